@@ -1,0 +1,165 @@
+"""music21 stream -> Tune: the one bridge from music21's objects to ours.
+
+Used by every importer (ABC, MIDI, MusicXML).  It takes the first part's first
+voice, drops grace notes and chord symbols, keeps the top note of chords, merges
+ties inside a bar, and re-bars the notes so that every bar is full in its meter:
+a short first measure becomes the pickup (bar 0), and short measures in the middle
+(a section's last bar plus the next section's pickup) join into one full bar.
+Only the last bar may be short.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from st4rt_repl.tune import Bar, Key, Meter, Note, Tune, TuneError, PITCH_CLASS, MODES
+
+MAX_UNFOLD_RATIO = 6  # an unfolded tune longer than this many times its written length is a music21 misfire
+
+
+def key_from_m21(ks) -> Key:
+    """A music21 Key or KeySignature -> Key."""
+    if ks is None:
+        return Key("C", "major")
+    mode = getattr(ks, "mode", None)
+    tonic = getattr(ks, "tonic", None)
+    if tonic is None or mode not in MODES:
+        k = ks.asKey("major")
+        tonic, mode = k.tonic, "major"
+    name = tonic.name.replace("-", "b")
+    if name not in PITCH_CLASS:
+        raise TuneError(f"unsupported key tonic {tonic.name}")
+    return Key(name, mode)
+
+
+def _events(part):
+    """(measure duration expected, meter, [notes]) for each measure of a part, in order."""
+    from music21 import stream
+    meter: Meter | None = None
+    out = []
+    measures = list(part.getElementsByClass(stream.Measure))
+    if not measures:
+        measures = [part.flatten()]
+    for m in measures:
+        ts = m.timeSignature
+        if ts is None and meter is None:
+            found = m.recurse().getElementsByClass("TimeSignature")
+            ts = found[0] if found else None
+        if ts is not None:
+            meter = (int(ts.numerator), int(ts.denominator))
+        voices = m.voices
+        src = voices[0] if voices else m
+        notes: list[Note] = []
+        for el in src.notesAndRests:
+            if el.duration.isGrace or el.quarterLength == 0 or "ChordSymbol" in el.classes:
+                continue
+            if el.isRest:
+                pitch = None
+            elif el.isChord:
+                pitch = max(p.midi for p in el.pitches)
+            else:
+                pitch = el.pitch.midi
+            tie = el.tie is not None and el.tie.type in ("start", "continue")
+            dur = Fraction(el.quarterLength).limit_denominator(96)
+            notes.append(Note(pitch, dur, tie))
+        out.append((meter or (4, 4), notes))
+    return out
+
+
+def _merge_ties(notes: list[Note]) -> list[Note]:
+    out: list[Note] = []
+    for n in notes:
+        if out and out[-1].tie and not n.is_rest and out[-1].pitch == n.pitch:
+            prev = out.pop()
+            n = Note(n.pitch, prev.duration + n.duration, n.tie)
+        out.append(n)
+    return out
+
+
+def rebar(measures: list[tuple[Meter, list[Note]]]) -> tuple[list[Bar], bool]:
+    """Cut a list of (meter, notes) measures into full bars; returns (bars, has_pickup).
+
+    >>> m = [((2, 4), [Note(60, 1)]), ((2, 4), [Note(62, 2)]), ((2, 4), [Note(64, 1)]),
+    ...      ((2, 4), [Note(65, 1)]), ((2, 4), [Note(67, 3)])]
+    >>> bars, pickup = rebar(m)
+    >>> pickup, [[(n.pitch, str(n.duration), n.tie) for n in b.notes] for b in bars]
+    (True, [[(60, '1', False)], [(62, '2', False)], [(64, '1', False), (65, '1', False)], [(67, '2', True)], [(67, '1', False)]])
+    """
+    bars: list[Bar] = []
+    pickup = False
+    cur: list[Note] = []
+    cur_meter: Meter | None = None
+    for idx, (meter, notes) in enumerate(measures):
+        if not notes:
+            continue
+        expected = Fraction(4 * meter[0], meter[1])
+        total = sum((n.duration for n in notes), Fraction(0))
+        if not bars and not cur and not pickup and total < expected and idx == 0:
+            bars.append(Bar(tuple(_merge_ties(notes)), meter))
+            pickup = True
+            continue
+        if cur_meter is None:
+            cur_meter = meter
+        cur.extend(notes)
+        # emit as many full bars as the buffer holds
+        while True:
+            exp = Fraction(4 * cur_meter[0], cur_meter[1])
+            acc, cut = Fraction(0), None
+            for i, n in enumerate(cur):
+                if acc + n.duration >= exp:
+                    cut = i
+                    break
+                acc += n.duration
+            if cut is None:
+                break
+            head, tail = cur[:cut], cur[cut + 1:]
+            n = cur[cut]
+            first = exp - acc
+            if first == n.duration:
+                head.append(n)
+            else:
+                head.append(Note(n.pitch, first, not n.is_rest))
+                tail.insert(0, Note(n.pitch, n.duration - first, n.tie))
+            bars.append(Bar(tuple(_merge_ties(head)), cur_meter))
+            cur = tail
+            cur_meter = meter
+        if not cur:
+            cur_meter = None
+    if cur:
+        bars.append(Bar(tuple(_merge_ties(cur)), cur_meter or measures[-1][0]))
+    if bars and bars[-1].notes:
+        last = bars[-1]
+        if last.notes[-1].tie:   # a tie into nothing
+            bars[-1] = Bar(last.notes[:-1] + (Note(last.notes[-1].pitch, last.notes[-1].duration),), last.meter)
+    return bars, pickup
+
+
+def tune_from_score(score, *, title: str | None = None, expand: bool = True) -> Tune:
+    """Convert a parsed music21 Score/Part to a Tune (repeats unfolded when `expand`)."""
+    from music21 import stream
+    parts = list(score.parts) if hasattr(score, "parts") and len(score.parts) else [score]
+    part = parts[0]
+    written = part
+    if expand:
+        try:
+            unfolded = part.expandRepeats()
+            if unfolded.highestTime <= MAX_UNFOLD_RATIO * max(written.highestTime, 1):
+                part = unfolded
+        except Exception:  # music21 raises a variety of errors on odd repeat structures
+            part = written
+    measures = _events(part)
+    if not any(notes for _, notes in measures):
+        raise TuneError("the tune has no notes")
+    bars, pickup = rebar(measures)
+    keys = score.recurse().getElementsByClass("KeySignature")
+    key = key_from_m21(keys[0] if keys else None)
+    marks = score.recurse().getElementsByClass("MetronomeMark")
+    tempo = 120
+    if marks:
+        bpm = marks[0].getQuarterBPM()
+        if bpm:
+            tempo = max(20, min(400, int(round(bpm))))
+    if title is None:
+        md = score.metadata if getattr(score, "metadata", None) is not None else None
+        title = (md.title if md is not None and md.title else None) or "Untitled"
+    meter = bars[1].meter if pickup and len(bars) > 1 else bars[0].meter
+    return Tune(tuple(bars), meter, key, title=title, tempo=tempo, pickup=pickup)
