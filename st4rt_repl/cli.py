@@ -33,6 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--script", metavar="FILE", help="run REPL commands from FILE")
     p.add_argument("--strict", action="store_true", help="stop at the first failing command")
     p.add_argument("--new", action="store_true", help="start a new session, do not offer to resume")
+    p.add_argument("--resume", action="store_true",
+                   help="resume the last session without asking (scripts start new sessions otherwise)")
+    p.add_argument("--seed", type=int, help="base random seed of the proposals (default: random)")
     return p
 
 

@@ -17,15 +17,39 @@ _MAJOR_BY_FIFTHS = {-7: "Cb", -6: "Gb", -5: "Db", -4: "Ab", -3: "Eb", -2: "Bb", 
 _SHARP_ORDER = "FCGDAEB"
 
 
+# Fifths from C of each tonic spelling, and how far each mode shifts the signature
+# (A dorian has two sharps fewer than A major: 3 - 2 = 1 sharp).
+_TONIC_FIFTHS = {"Fb": -8, "Cb": -7, "Gb": -6, "Db": -5, "Ab": -4, "Eb": -3, "Bb": -2, "F": -1,
+                 "C": 0, "G": 1, "D": 2, "A": 3, "E": 4, "B": 5, "F#": 6, "C#": 7, "G#": 8,
+                 "D#": 9, "A#": 10, "E#": 11, "B#": 12}
+_MODE_FIFTHS = {"lydian": 1, "major": 0, "mixolydian": -1, "dorian": -2, "minor": -3,
+                "phrygian": -4, "locrian": -5}
+
+
+def spelled_signature(key: Key) -> int:
+    """The signature the tonic's spelling implies, even beyond 7 (Cb dorian: -9).
+
+    >>> spelled_signature(Key('B', 'lydian')), spelled_signature(Key('Cb', 'dorian'))
+    (6, -9)
+    """
+    return _TONIC_FIFTHS[key.tonic] + _MODE_FIFTHS[key.mode]
+
+
 def key_signature(key: Key) -> int:
-    """Sharps (positive) or flats (negative) in the key signature."""
+    """Sharps (positive) or flats (negative) in the key signature.
+
+    The tonic's spelling decides between enharmonic signatures (B lydian: 6 sharps,
+    Cb lydian: 6 flats); a spelling that would need more than 7 (Cb dorian) falls back
+    to the enharmonic key with the fewest accidentals (3 sharps).
+
+    >>> key_signature(Key('B', 'lydian')), key_signature(Key('Cb', 'dorian'))
+    (6, 3)
+    """
+    n = spelled_signature(key)
+    if -7 <= n <= 7:
+        return n
     major_pc = key.relative_major_pc
     cands = [f for f, name in _MAJOR_BY_FIFTHS.items() if PITCH_CLASS[name] % 12 == major_pc]
-    # Enharmonic keys (B / Cb major): follow the accidental of the written tonic.
-    if "b" in key.tonic:
-        return min(cands)
-    if "#" in key.tonic:
-        return max(cands)
     return min(cands, key=abs)
 
 

@@ -165,13 +165,14 @@ class Tune:
 
     def _index(self, k: int) -> int:
         """List index of bar number k (1-based; 0 = pickup; negative counts from the end)."""
+        asked = k
         if k < 0:
             k = self.num_bars + 1 + k
-        if k == 0 and not self.pickup:
+        if k == 0 and not self.pickup and asked == 0:
             raise TuneError("this tune has no pickup bar (bar 0)")
         i = k if self.pickup else k - 1
         if not 0 <= i < len(self.bars) or k > self.num_bars:
-            raise TuneError(f"bar {k} does not exist: the tune has {self.num_bars} bars")
+            raise TuneError(f"bar {asked} does not exist: the tune has {self.num_bars} bars")
         return i
 
     def bar(self, k: int) -> Bar:

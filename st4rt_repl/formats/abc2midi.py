@@ -2,7 +2,8 @@
 
 abc2midi exits 0 even when it reports errors, so `check` reads its output for lines
 starting with ``Error`` or ``Warning``.  `notes_of` renders the first tune to a
-temporary MIDI file and returns its notes as exact fractions of a quarter note,
+temporary MIDI file and returns its notes as fractions of a quarter note (exact on
+abc2midi's grid of 480 ticks a quarter; 7-tuplets and the like are rounded there),
 which is how the tests prove that what we write is what a standard tool plays.
 
 >>> abc = "X:1\\nT:t\\nM:2/4\\nL:1/8\\nK:D\\nA|d2 (3fed|d3|]\\n"
@@ -19,7 +20,11 @@ import tempfile
 from fractions import Fraction
 from pathlib import Path
 
-__all__ = ["Abc2MidiMissing", "check", "notes_of", "available"]
+__all__ = ["Abc2MidiMissing", "check", "notes_of", "play", "midi_notes", "available"]
+
+# abc2midi (4.84, measured) writes every note-on one tick (of 480 per quarter) after
+# the note's true onset and the note-off on time; notes_of undoes that delay.
+ABC2MIDI_ONSET_DELAY = 1
 
 
 class Abc2MidiMissing(RuntimeError):
@@ -49,14 +54,19 @@ def check(abc_text: str) -> list[str]:
         return _run(abc_text, Path(d), None)
 
 
-def midi_notes(path: str | Path) -> list[tuple[Fraction, Fraction, int]]:
-    """(onset, duration, pitch) of every note in a MIDI file, in quarters, sorted; drums skipped."""
+def midi_notes(path: str | Path, *, onset_delay_ticks: int = 0) -> list[tuple[Fraction, Fraction, int]]:
+    """(onset, duration, pitch) of every note in a MIDI file, in quarters, sorted; drums skipped.
+
+    `onset_delay_ticks` is subtracted from every note-on (abc2midi starts each note
+    one tick late), and added back to the duration, so the note still ends where it ended.
+    """
     import mido
     mid = mido.MidiFile(str(path))
     tpq = mid.ticks_per_beat
     out = []
     for track in mid.tracks:
         now, held = 0, {}
+        d = onset_delay_ticks
         for msg in track:
             now += msg.time
             if msg.type not in ("note_on", "note_off") or msg.channel == 9:
@@ -67,7 +77,7 @@ def midi_notes(path: str | Path) -> list[tuple[Fraction, Fraction, int]]:
                     start = held.pop(k)
                     if now > start:
                         out.append((Fraction(start, tpq), Fraction(now - start, tpq), msg.note))
-                held[k] = now
+                held[k] = max(0, now - d)
             elif k in held:
                 start = held.pop(k)
                 if now > start:
@@ -76,11 +86,16 @@ def midi_notes(path: str | Path) -> list[tuple[Fraction, Fraction, int]]:
     return out
 
 
-def notes_of(abc_text: str) -> list[tuple[Fraction, Fraction, int]]:
-    """Notes abc2midi plays for the first tune: (onset_quarters, duration, pitch), sorted."""
+def play(abc_text: str) -> tuple[list[str], list[tuple[Fraction, Fraction, int]]]:
+    """One abc2midi run: (its Error/Warning lines, the notes it plays for the first tune)."""
     with tempfile.TemporaryDirectory(prefix="st4rt-abc2midi-") as d:
         out = Path(d) / "tune.mid"
-        _run(abc_text, Path(d), out)
+        messages = _run(abc_text, Path(d), out)
         if not out.exists():
-            return []
-        return midi_notes(out)
+            return messages, []
+        return messages, midi_notes(out, onset_delay_ticks=ABC2MIDI_ONSET_DELAY)
+
+
+def notes_of(abc_text: str) -> list[tuple[Fraction, Fraction, int]]:
+    """Notes abc2midi plays for the first tune: (onset_quarters, duration, pitch), sorted."""
+    return play(abc_text)[1]

@@ -1,0 +1,400 @@
+"""The attention-RNN melody model: a 2-layer LSTM over our note tokens with attention.
+
+Each step reads one token of `st4rt_repl.tokenizers.melody` plus features that
+spare the network from counting (all computed by `Tracker`, the one piece of code
+shared by training and generation, so both paths see identical inputs):
+
+* position in the bar and ticks left in the bar (after the token), the meter,
+  the key's pitch class and the mode (the conditioning prefix, repeated each step);
+* lookback: the token that came next at the same place (position in bar and
+  "what is expected": a note, a duration, a barline) 1, 2, 4 and 8 bars ago.
+  Folk tunes repeat whole 4- and 8-bar phrases, which these features reach directly.
+
+Layout (differs from Magenta's AttentionCellWrapper on purpose)::
+
+    x_t -> LSTM1 -> h1_t --+-- attention over h1 of the last `window` steps -> c_t
+                           |                                                   |
+                           +--------------- [h1_t ; c_t] -> LSTM2 -> h2_t      |
+                                                  logits = W [h2_t ; c_t] <----+
+
+Magenta feeds the attention vector into the *next* step's first-layer input,
+which makes layer 1 strictly sequential.  Here attention reads layer 1 and feeds
+layer 2, so training runs both LSTMs with cuDNN/oneDNN over the whole sequence
+and the attention is one batched masked matmul (causal band of `window` steps).
+The attention scores get a learned bias indexed by (bars ago, same position in
+bar), which lets the model look up "this spot, 4 bars back" cheaply.
+Generation (`Stepper`) uses the very same weights one token at a time; the test
+suite checks that both paths give the same logits.
+
+>>> cfg = RNNConfig(hidden=16, emb=8, attn=8, window=12)
+>>> m = AttentionRNN(cfg)
+>>> from st4rt_repl.tokenizers.melody import VOCAB
+>>> ids = [VOCAB.bos, VOCAB.stoi['M:2/4'], VOCAB.stoi['K:2'], VOCAB.stoi['mode:major'],
+...        VOCAB.stoi['p62'], VOCAB.stoi['d48'], VOCAB.bar, VOCAB.eos]
+>>> f = featurize(ids)
+>>> f.shape
+(8, 11)
+>>> m(torch.as_tensor(f)[None].long()).shape == (1, 8, len(VOCAB))
+True
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from st4rt_repl.tokenizers.melody import TICKS_PER_QUARTER, VOCAB
+
+LAGS = (1, 2, 4, 8)          # lookback distances in bars
+MAX_TICKS = 288              # longest bar we track (3/1); positions are clipped to this
+MAX_BARS_AGO = 16            # attention bias buckets: 0..15 bars ago, 16 = further
+# Phases: what the grammar expects after a token.
+NOTE, DURATION, AFTER_NOTE = 0, 1, 2
+N_FEATURES = 7 + len(LAGS)   # token, pos, rem, meter, key, mode, bar index, lookbacks
+
+_METER_TOKENS = {i: s for i, s in enumerate(VOCAB.itos) if s.startswith("M:")}
+_MODE_BASE = VOCAB.stoi["mode:major"]
+_KEY_BASE = VOCAB.stoi["K:0"]
+
+
+def bar_ticks(meter_token: int) -> int:
+    """Length of a full bar in ticks for a meter token id.
+
+    >>> bar_ticks(VOCAB.stoi['M:6/8'])
+    72
+    """
+    num, den = _METER_TOKENS[meter_token][2:].split("/")
+    return TICKS_PER_QUARTER * 4 * int(num) // int(den)
+
+
+class Tracker:
+    """Follows a token stream and says where in the bar it is and what is expected.
+
+    Feed tokens with `push`; `features()` then gives the model inputs for the
+    token just pushed.  The pickup bar is aligned to the end of its bar, so
+    position 0 is always a downbeat.
+
+    >>> t = Tracker()
+    >>> for s in ['<s>', 'M:3/4', 'K:0', 'mode:major', 'p60', 'd24']:
+    ...     t.push(VOCAB.stoi[s])
+    >>> t.pos, t.rem, t.phase
+    (24, 48, 2)
+    """
+
+    __slots__ = ("meter", "bar_len", "pos", "phase", "key", "mode", "bar_index", "bars",
+                 "current", "last_pitch", "tied_pitch", "n", "_pickup")
+
+    def __init__(self, pickup_ticks: int = 0):
+        self.meter, self.bar_len = VOCAB.stoi["M:4/4"], 96
+        self.pos = 0
+        self.phase = NOTE
+        self.key, self.mode = 0, 0
+        self.bar_index = 0
+        self.bars: list[dict] = []      # per finished bar: (pos, phase) -> next token
+        self.current: dict = {}
+        self.last_pitch: int | None = None  # pitch token of the note being written
+        self.tied_pitch: int | None = None  # pitch token the next note must repeat
+        self.n = 0
+        self._pickup = pickup_ticks      # ticks of the pickup bar (0: none)
+
+    @property
+    def rem(self) -> int:
+        return self.bar_len - self.pos
+
+    def copy(self) -> "Tracker":
+        t = Tracker.__new__(Tracker)
+        for s in Tracker.__slots__:
+            setattr(t, s, getattr(self, s))
+        t.bars = list(self.bars)
+        t.current = dict(self.current)
+        return t
+
+    def push(self, tok: int) -> None:
+        """Advance past one token."""
+        tok = int(tok)
+        key = (self.pos, self.phase)
+        if key not in self.current:
+            self.current[key] = tok
+        self.n += 1
+        if tok == VOCAB.bar:
+            self.bars.append(self.current)
+            self.current = {}
+            self.bar_index += 1
+            self.pos, self.phase = 0, NOTE
+            if self.tied_pitch is None:
+                self.last_pitch = None
+        elif VOCAB.is_pitch(tok):
+            self.phase = DURATION
+            self.last_pitch = tok
+            self.tied_pitch = None
+        elif VOCAB.is_duration(tok):
+            self.pos += VOCAB.ticks_of(tok)
+            self.phase = AFTER_NOTE
+        elif tok == VOCAB.tie:
+            self.tied_pitch = self.last_pitch
+            self.phase = AFTER_NOTE
+        elif tok in _METER_TOKENS:
+            self.meter, self.bar_len = tok, bar_ticks(tok)
+            if self.n == 2 and self._pickup:       # prefix meter: align the pickup
+                self.pos = max(0, self.bar_len - self._pickup)
+        elif _KEY_BASE <= tok < _KEY_BASE + 12:
+            self.key = tok - _KEY_BASE
+        elif _MODE_BASE <= tok < _MODE_BASE + 7:
+            self.mode = tok - _MODE_BASE
+
+    def lookback(self) -> list[int]:
+        """Token that followed this (position, phase) 1, 2, 4, 8 bars ago (0 = none)."""
+        key = (self.pos, self.phase)
+        nb = len(self.bars)
+        return [self.bars[nb - k].get(key, 0) if nb >= k else 0 for k in LAGS]
+
+    def features(self, tok: int) -> list[int]:
+        """Model inputs for `tok`, the token just pushed."""
+        return [int(tok), min(self.pos, MAX_TICKS), min(max(self.rem, 0), MAX_TICKS),
+                self.meter, self.key, self.mode, self.bar_index] + self.lookback()
+
+
+def pickup_ticks(ids) -> int:
+    """Ticks in the pickup bar of a token sequence (0 if none)."""
+    from st4rt_repl.tokenizers.melody import prefix_length
+    if prefix_length(list(ids[:5])) != 5:
+        return 0
+    t = 0
+    for i in ids[5:]:
+        i = int(i)
+        if i == VOCAB.bar:
+            return t
+        if VOCAB.is_duration(i):
+            t += VOCAB.ticks_of(i)
+    return t
+
+
+def featurize(ids) -> np.ndarray:
+    """(T, N_FEATURES) int array of model inputs for a whole token sequence."""
+    tr = Tracker(pickup_ticks(ids))
+    out = np.zeros((len(ids), N_FEATURES), dtype=np.int16)
+    for t, tok in enumerate(ids):
+        tr.push(tok)
+        out[t] = tr.features(tok)
+    return out
+
+
+@dataclass
+class RNNConfig:
+    """Hyper-parameters; saved in the checkpoint next to the weights."""
+    vocab: int = len(VOCAB)
+    emb: int = 64           # token embedding
+    feat: int = 16          # each small feature embedding
+    hidden: int = 256
+    attn: int = 64          # attention key/query size
+    window: int = 256       # attention reaches this many steps back (0 = no attention)
+    lookback: bool = True
+    dropout: float = 0.2
+
+    @property
+    def attention(self) -> bool:
+        return self.window > 0
+
+
+class AttentionRNN(nn.Module):
+    """2-layer LSTM with windowed attention over layer 1 and lookback features."""
+
+    def __init__(self, cfg: RNNConfig):
+        super().__init__()
+        self.cfg = cfg
+        E, Fd, H = cfg.emb, cfg.feat, cfg.hidden
+        self.tok = nn.Embedding(cfg.vocab, E)
+        self.pos = nn.Embedding(MAX_TICKS + 1, Fd)
+        self.rem = nn.Embedding(MAX_TICKS + 1, Fd)
+        self.meter = nn.Embedding(cfg.vocab, Fd)   # indexed by meter token id
+        self.key = nn.Embedding(12, Fd)
+        self.mode = nn.Embedding(7, Fd)
+        n_in = E + 5 * Fd
+        if cfg.lookback:
+            self.look = nn.Embedding(cfg.vocab, E)     # shared table, one slot per lag
+            self.look_lag = nn.Parameter(torch.zeros(len(LAGS), E))
+            n_in += len(LAGS) * E
+        self.lstm1 = nn.LSTM(n_in, H, batch_first=True)
+        A = cfg.attn
+        if cfg.attention:
+            self.q = nn.Linear(H, A, bias=False)
+            self.k = nn.Linear(H, A, bias=False)
+            self.bias = nn.Parameter(torch.zeros(MAX_BARS_AGO + 1, 2))
+            self.lstm2 = nn.LSTM(2 * H, H, batch_first=True)
+            self.head = nn.Linear(2 * H, cfg.vocab)
+        else:
+            self.lstm2 = nn.LSTM(H, H, batch_first=True)
+            self.head = nn.Linear(H, cfg.vocab)
+        self.drop = nn.Dropout(cfg.dropout)
+
+    # ----- shared pieces --------------------------------------------------
+    def embed(self, f: torch.Tensor) -> torch.Tensor:
+        """(..., N_FEATURES) long -> (..., n_in) inputs of LSTM1."""
+        parts = [self.tok(f[..., 0]), self.pos(f[..., 1]), self.rem(f[..., 2]),
+                 self.meter(f[..., 3]), self.key(f[..., 4]), self.mode(f[..., 5])]
+        if self.cfg.lookback:
+            lb = self.look(f[..., 7:]) + self.look_lag          # (..., L, E)
+            lb = lb * (f[..., 7:] > 0).unsqueeze(-1)           # "nothing there" is zero
+            parts.append(lb.flatten(-2))
+        return torch.cat(parts, -1)
+
+    def _scores_bias(self, qbar, qpos, kbar, kpos):
+        ago = (qbar.unsqueeze(-1) - kbar.unsqueeze(-2)).clamp(0, MAX_BARS_AGO)
+        same = (qpos.unsqueeze(-1) == kpos.unsqueeze(-2)).long()
+        return self.bias[ago, same]
+
+    # ----- training path: whole sequences -----------------------------------
+    def forward(self, f: torch.Tensor) -> torch.Tensor:
+        """Logits (B, T, vocab) for next tokens, teacher-forced on features f (B, T, F)."""
+        x = self.drop(self.embed(f))
+        h1, _ = self.lstm1(x)
+        if self.cfg.attention:
+            T = f.shape[1]
+            q, k = self.q(h1), self.k(h1)
+            s = q @ k.transpose(1, 2) / math.sqrt(self.cfg.attn)
+            s = s + self._scores_bias(f[..., 6], f[..., 1], f[..., 6], f[..., 1])
+            i = torch.arange(T)
+            band = (i[None, :] <= i[:, None]) & (i[None, :] > i[:, None] - self.cfg.window)
+            s = s.masked_fill(~band, float("-inf"))
+            c = torch.softmax(s, -1) @ h1
+            h2, _ = self.lstm2(self.drop(torch.cat([h1, c], -1)))
+            return self.head(self.drop(torch.cat([h2, c], -1)))
+        h2, _ = self.lstm2(self.drop(h1))
+        return self.head(self.drop(h2))
+
+    def stepper(self) -> "Stepper":
+        """A fast one-token-at-a-time runner with these weights (for generation)."""
+        return Stepper(self)
+
+
+class Stepper:
+    """Generation path: the same network one token per step, with fused weights.
+
+    Embedding -> concat -> LSTM1 input matmul is linear, so each feature's table is
+    multiplied into LSTM1's input weights once here: a step then adds one row per
+    feature instead of a (B, n_in) x (n_in, 4H) product.  Layer 2's input and
+    recurrent matmuls are fused into one.  Attention keys and values live in
+    preallocated buffers (no concatenation per step).  `prime` runs the primer
+    through nn.LSTM in one call.  Tests check it against `AttentionRNN.forward`.
+    """
+
+    @torch.no_grad()
+    def __init__(self, model: AttentionRNN):
+        self.m = m = model
+        cfg = m.cfg
+        E, Fd, H = cfg.emb, cfg.feat, cfg.hidden
+        W = m.lstm1.weight_ih_l0
+        cols, tabs, at = [0, 1, 2, 3, 4, 5], [], 0
+        for emb, n in [(m.tok, E), (m.pos, Fd), (m.rem, Fd), (m.meter, Fd), (m.key, Fd), (m.mode, Fd)]:
+            tabs.append(emb.weight @ W[:, at:at + n].T)
+            at += n
+        if cfg.lookback:
+            for j in range(len(LAGS)):
+                t = (m.look.weight + m.look_lag[j]) @ W[:, at:at + E].T
+                t[0] = 0.0                                   # "nothing there"
+                tabs.append(t)
+                cols.append(7 + j)
+                at += E
+        self.cols, self.tabs = cols, tabs
+        self.b1 = m.lstm1.bias_ih_l0 + m.lstm1.bias_hh_l0
+        self.w1 = m.lstm1.weight_hh_l0.T.contiguous()
+        l2 = m.lstm2
+        self.w2 = torch.cat([l2.weight_ih_l0, l2.weight_hh_l0], 1).T.contiguous()
+        self.b2 = l2.bias_ih_l0 + l2.bias_hh_l0
+        self.wh = m.head.weight.T.contiguous()
+        self.bh = m.head.bias
+        if cfg.attention:
+            self.wq = m.q.weight.T.contiguous() / math.sqrt(cfg.attn)
+            self.wk = m.k.weight.T.contiguous()
+
+    @staticmethod
+    def _cell(gates, c):
+        i, f, g, o = gates.chunk(4, 1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+    @torch.no_grad()
+    def prime(self, f: torch.Tensor, batch: int, max_steps: int) -> tuple[torch.Tensor, dict]:
+        """Run one primer (1, T, F), copy it `batch` times; returns (logits (batch, V), state)."""
+        m, cfg = self.m, self.m.cfg
+        x = m.embed(f)
+        h1, (a1, b1) = m.lstm1(x)
+        T = f.shape[1]
+        st = {"h1": a1[0].expand(batch, -1).contiguous(), "c1": b1[0].expand(batch, -1).contiguous()}
+        if cfg.attention:
+            W = cfg.window
+            q, k = m.q(h1), m.k(h1)
+            s = q @ k.transpose(1, 2) / math.sqrt(cfg.attn)
+            s = s + m._scores_bias(f[..., 6], f[..., 1], f[..., 6], f[..., 1])
+            i = torch.arange(T)
+            band = (i[None, :] <= i[:, None]) & (i[None, :] > i[:, None] - W)
+            c = torch.softmax(s.masked_fill(~band, float("-inf")), -1) @ h1
+            h2, (a2, b2) = m.lstm2(torch.cat([h1, c], -1))
+            logits = m.head(torch.cat([h2[:, -1], c[:, -1]], -1))
+            n = T + max_steps
+            keys = torch.zeros(batch, n, cfg.attn)
+            vals = torch.zeros(batch, n, cfg.hidden)
+            kbar = torch.zeros(batch, n, dtype=torch.long)
+            kpos = torch.zeros(batch, n, dtype=torch.long)
+            keys[:, :T], vals[:, :T] = k[0], h1[0]
+            kbar[:, :T], kpos[:, :T] = f[0, :, 6], f[0, :, 1]
+            st.update(keys=keys, vals=vals, kbar=kbar, kpos=kpos)
+        else:
+            h2, (a2, b2) = m.lstm2(h1)
+            logits = m.head(h2[:, -1])
+        st["h2"], st["c2"] = a2[0].expand(batch, -1).contiguous(), b2[0].expand(batch, -1).contiguous()
+        st["t"] = T
+        return logits.expand(batch, -1), st
+
+    @torch.no_grad()
+    def step(self, f: torch.Tensor, st: dict) -> torch.Tensor:
+        """One token per row, f (B, F) long; updates `st` in place; returns logits (B, V)."""
+        g = torch.addmm(self.b1, st["h1"], self.w1)
+        for j, tab in zip(self.cols, self.tabs):
+            g = g + tab[f[:, j]]
+        h, c = self._cell(g, st["c1"])
+        st["h1"], st["c1"] = h, c
+        t = st["t"]
+        st["t"] = t + 1
+        if self.m.cfg.attention:
+            W = self.m.cfg.window
+            st["keys"][:, t] = h @ self.wk
+            st["vals"][:, t] = h
+            st["kbar"][:, t] = f[:, 6]
+            st["kpos"][:, t] = f[:, 1]
+            a = max(0, t + 1 - W)
+            keys, vals = st["keys"][:, a:t + 1], st["vals"][:, a:t + 1]
+            s = torch.bmm(keys, (h @ self.wq)[:, :, None])[..., 0]
+            s = s + self.m._scores_bias(f[:, 6:7], f[:, 1:2], st["kbar"][:, a:t + 1],
+                                        st["kpos"][:, a:t + 1])[:, 0]
+            ctx = torch.bmm(torch.softmax(s, -1)[:, None], vals)[:, 0]
+            x2 = torch.cat([h, ctx, st["h2"]], 1)
+            h2, c2 = self._cell(torch.addmm(self.b2, x2, self.w2), st["c2"])
+            st["h2"], st["c2"] = h2, c2
+            return torch.addmm(self.bh, torch.cat([h2, ctx], 1), self.wh)
+        h2, c2 = self._cell(torch.addmm(self.b2, torch.cat([h, st["h2"]], 1), self.w2), st["c2"])
+        st["h2"], st["c2"] = h2, c2
+        return torch.addmm(self.bh, h2, self.wh)
+
+    @staticmethod
+    def select(st: dict, index: torch.Tensor) -> dict:
+        """Reorder a batch of generation states (beam search)."""
+        return {k: (v if k == "t" else v[index]) for k, v in st.items()}
+
+
+def save_checkpoint(path, model: AttentionRNN, **extra) -> None:
+    """State dict + config (+ metrics) in a file torch.load(weights_only=True) can read."""
+    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict(), **extra}, path)
+
+
+def load_checkpoint(path) -> tuple[AttentionRNN, dict]:
+    """(model in eval mode, the whole checkpoint dict)."""
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    model = AttentionRNN(RNNConfig(**ck["config"]))
+    model.load_state_dict(ck["state_dict"])
+    model.eval()
+    return model, ck

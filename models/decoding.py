@@ -1,0 +1,183 @@
+"""Constrained decoding for our melody tokens: a bar grammar and sampling helpers.
+
+Any token model (the attention-RNN, the VAE decoder) can sample through
+`BarGrammar.mask`: given where the stream is (position in the bar, what is
+expected next), it says which tokens may come next so that
+
+* every bar is exactly full in its meter (a duration never overshoots the bar,
+  and the barline comes exactly when the bar is full),
+* a note crosses a barline only as a tie: ``~`` is allowed only after a pitched
+  note that ends the bar, and the next bar must then start on the same pitch,
+* pitches stay inside a range (e.g. around the primer's),
+* durations stay on a musical grid (multiples of 3 or 4 ticks: 32nds, 16th
+  triplets and everything coarser) and never leave a remainder the grid cannot fill.
+
+`BarState` follows a token stream (``push``) and exposes the attributes the
+grammar reads (``pos``, ``bar_len``, ``phase``, ``last_pitch``, ``tied_pitch``);
+any object with those attributes works (the RNN passes its own feature tracker).
+
+>>> from st4rt_repl.tokenizers.melody import VOCAB
+>>> g = BarGrammar(60, 72)
+>>> s = BarState(bar_len=48)                    # 2/4: 48 ticks
+>>> s.push(VOCAB.stoi['p62'])
+>>> allowed = [VOCAB.itos[i] for i in g.mask(s).nonzero()[:, 0].tolist()]
+>>> allowed[0], allowed[-1], 'd72' in allowed
+('d3', 'd48', False)
+>>> s.push(VOCAB.stoi['d48'])
+>>> [VOCAB.itos[i] for i in g.mask(s).nonzero()[:, 0].tolist()]
+['|', '~']
+"""
+from __future__ import annotations
+
+import torch
+
+from st4rt_repl.tokenizers.melody import MAX_DURATION_TICKS, PITCH_HI, PITCH_LO, VOCAB
+
+NOTE, DURATION, AFTER_NOTE = 0, 1, 2   # what comes next: a note or barline / a duration / either
+
+
+def on_grid(ticks: int) -> bool:
+    """Durations we let a model write: multiples of 3 or 4 ticks (24 ticks = a quarter)."""
+    return ticks % 3 == 0 or ticks % 4 == 0
+
+
+def _fillable(n: int) -> list[bool]:
+    """fillable[r]: r ticks can be written as a sum of grid durations (0 counts)."""
+    ok = [False] * (n + 1)
+    ok[0] = True
+    for r in range(1, n + 1):
+        ok[r] = any(on_grid(d) and ok[r - d] for d in range(1, min(r, MAX_DURATION_TICKS) + 1))
+    return ok
+
+
+class BarState:
+    """Where a token stream is within its bar (a minimal tracker for the grammar).
+
+    >>> s = BarState(bar_len=72)
+    >>> for tok in ['p67', 'd36', 'r', 'd36', '|']:
+    ...     s.push(VOCAB.stoi[tok])
+    >>> s.bars, s.pos, s.phase
+    (1, 0, 0)
+    """
+
+    __slots__ = ("bar_len", "pos", "phase", "last_pitch", "tied_pitch", "bars")
+
+    def __init__(self, bar_len: int, pos: int = 0):
+        self.bar_len, self.pos, self.phase = bar_len, pos, NOTE
+        self.last_pitch = self.tied_pitch = None
+        self.bars = 0
+
+    def copy(self) -> "BarState":
+        s = BarState(self.bar_len, self.pos)
+        s.phase, s.last_pitch, s.tied_pitch, s.bars = self.phase, self.last_pitch, self.tied_pitch, self.bars
+        return s
+
+    def push(self, tok: int) -> None:
+        tok = int(tok)
+        if tok == VOCAB.bar:
+            self.pos, self.phase, self.bars = 0, NOTE, self.bars + 1
+            if self.tied_pitch is None:
+                self.last_pitch = None
+        elif VOCAB.is_pitch(tok):
+            self.phase, self.last_pitch, self.tied_pitch = DURATION, tok, None
+        elif VOCAB.is_duration(tok):
+            self.pos += VOCAB.ticks_of(tok)
+            self.phase = AFTER_NOTE
+        elif tok == VOCAB.tie:
+            self.tied_pitch, self.phase = self.last_pitch, AFTER_NOTE
+
+
+class BarGrammar:
+    """Token masks that keep bars exactly full; masks are cached per situation."""
+
+    def __init__(self, lo: int = PITCH_LO, hi: int = PITCH_HI, *, rests: bool = True,
+                 vocab_size: int = len(VOCAB)):
+        lo, hi = max(lo, PITCH_LO), min(hi, PITCH_HI)
+        self.V = vocab_size
+        self.starts = torch.zeros(vocab_size, dtype=torch.bool)
+        self.starts[VOCAB.pitch_id(lo):VOCAB.pitch_id(hi) + 1] = True
+        if rests:
+            self.starts[VOCAB.rest] = True
+        self._fill = _fillable(4 * MAX_DURATION_TICKS)
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def _only(self, *toks: int) -> torch.Tensor:
+        m = torch.zeros(self.V, dtype=torch.bool)
+        m[list(toks)] = True
+        return m
+
+    def mask(self, s) -> torch.Tensor:
+        """Bool (V,) of the tokens allowed after state `s` (a BarState or alike)."""
+        rem = s.bar_len - s.pos
+        pitched = s.last_pitch is not None and s.last_pitch != VOCAB.rest
+        key = (s.phase, rem, pitched, s.tied_pitch)
+        m = self._cache.get(key)
+        if m is None:
+            m = self._cache[key] = self._make(s.phase, rem, pitched, s.tied_pitch)
+        return m
+
+    def _make(self, phase, rem, pitched, tied) -> torch.Tensor:
+        if phase == DURATION:
+            m = torch.zeros(self.V, dtype=torch.bool)
+            for d in range(1, min(rem, MAX_DURATION_TICKS) + 1):
+                if on_grid(d) and self._fill[rem - d]:
+                    m[VOCAB.duration_id(d)] = True
+            if not m.any():   # an off-grid primer left an odd remainder: fill it exactly
+                m[VOCAB.duration_id(max(1, min(rem, MAX_DURATION_TICKS)))] = True
+            return m
+        if rem <= 0:
+            if phase == AFTER_NOTE and pitched and tied is None:
+                return self._only(VOCAB.bar, VOCAB.tie)
+            return self._only(VOCAB.bar)
+        if tied is not None:
+            return self._only(tied)
+        return self.starts.clone()
+
+    def masks(self, states) -> torch.Tensor:
+        """Stacked masks (B, V) for a batch of states."""
+        return torch.stack([self.mask(s) for s in states])
+
+
+def pitch_range(pitches, margin: int = 4, min_span: int = 14) -> tuple[int, int]:
+    """A sensible pitch range around some pitches (at least `min_span` semitones).
+
+    >>> pitch_range([62, 74])
+    (58, 78)
+    >>> pitch_range([])
+    (60, 84)
+    """
+    pitches = [p for p in pitches if p is not None]
+    if not pitches:
+        return 60, 84
+    lo, hi = min(pitches) - margin, max(pitches) + margin
+    if hi - lo < min_span:
+        extra = min_span - (hi - lo)
+        lo, hi = lo - extra // 2, hi + extra - extra // 2
+    return max(lo, PITCH_LO), min(hi, PITCH_HI)
+
+
+def masked_log_probs(logits: torch.Tensor, mask: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
+    """log-softmax of logits / temperature over the allowed tokens only."""
+    return torch.log_softmax((logits / max(temperature, 1e-6)).masked_fill(~mask, float("-inf")), -1)
+
+
+def sample(logits: torch.Tensor, mask: torch.Tensor, *, temperature: float = 1.0,
+           top_p: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
+    """One token per row from masked, tempered, nucleus-truncated logits (B, V) -> (B,).
+
+    temperature 0 (or below 1e-6) means greedy.
+
+    >>> lg = torch.tensor([[0.0, 5.0, 1.0], [3.0, 0.0, 0.0]])
+    >>> mk = torch.tensor([[True, False, True], [True, True, True]])
+    >>> sample(lg, mk, temperature=0).tolist()
+    [2, 0]
+    """
+    if temperature < 1e-6:
+        return logits.masked_fill(~mask, float("-inf")).argmax(-1)
+    p = masked_log_probs(logits, mask, temperature).exp()
+    if top_p < 1.0:
+        sp, idx = p.sort(-1, descending=True)
+        cut = sp.cumsum(-1) - sp > top_p          # keep the smallest set reaching top_p
+        sp = sp.masked_fill(cut, 0.0)
+        p = torch.zeros_like(p).scatter(-1, idx, sp)
+    return torch.multinomial(p, 1, generator=generator)[:, 0]

@@ -1,0 +1,188 @@
+"""MidiMe: a tiny VAE in the MusicVAE's latent space that learns one user's style.
+
+After Dinculescu, Engel & Roberts 2019 (MidiMe), written from the paper: the user's
+tunes are cut into 2-bar windows, each encoded by the frozen MusicVAE to its mean
+code z; a small dense VAE (z -> 256 -> 64 -> 4 -> 64 -> 256 -> z) is fitted to those
+codes with full-batch Adam.  Sampling its 4-d prior and decoding gives codes that
+sit where the user's phrases sit; the MusicVAE decodes them to music.  Profiles are
+saved as ``paths.data_dir()/profiles/NAME.pt`` (state_dict + config + summary).
+
+>>> p = LatentVAE(8)
+>>> p.sample(3, torch.Generator().manual_seed(0)).shape
+torch.Size([3, 8])
+"""
+from __future__ import annotations
+
+import math
+import re
+import time
+from pathlib import Path
+from typing import Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from st4rt_repl import paths
+from st4rt_repl.tune import Tune, TuneError
+
+LATENT = 4
+HIDDEN = (256, 64)
+STEPS = 300
+_CACHE: dict[tuple[str, float], "LatentVAE"] = {}
+TUNE_SUFFIXES = (".abc", ".mid", ".midi", ".musicxml", ".xml", ".mxl")
+
+
+class LatentVAE(nn.Module):
+    """Dense VAE over MusicVAE codes, with a learned per-dimension output scale."""
+
+    def __init__(self, z_dim: int, latent: int = LATENT, hidden: Sequence[int] = HIDDEN):
+        super().__init__()
+        self.z_dim, self.latent, self.hidden = z_dim, latent, tuple(hidden)
+        enc, d = [], z_dim
+        for h in hidden:
+            enc += [nn.Linear(d, h), nn.ReLU()]
+            d = h
+        self.enc = nn.Sequential(*enc)
+        self.to_mu, self.to_sigma = nn.Linear(d, latent), nn.Linear(d, latent)
+        dec, d = [], latent
+        for h in reversed(hidden):
+            dec += [nn.Linear(d, h), nn.ReLU()]
+            d = h
+        dec.append(nn.Linear(d, z_dim))
+        self.dec = nn.Sequential(*dec)
+        self.log_scale = nn.Parameter(torch.zeros(z_dim))
+
+    def elbo(self, z: torch.Tensor, *, sample: bool = True) -> torch.Tensor:
+        """Evidence lower bound (nats) of each row of z; higher = more like the user."""
+        h = self.enc(z)
+        mu, sigma = self.to_mu(h), F.softplus(self.to_sigma(h)) + 1e-4
+        u = mu + sigma * torch.randn_like(mu) if sample else mu
+        diff = (z - self.dec(u)) * torch.exp(-self.log_scale)
+        rec = -(0.5 * diff ** 2 + self.log_scale + 0.5 * math.log(2 * math.pi)).sum(1)
+        kl = 0.5 * (mu ** 2 + sigma ** 2 - 1 - 2 * torch.log(sigma)).sum(1)
+        return rec - kl
+
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """n MusicVAE codes drawn through the profile (decoder means of prior samples)."""
+        with torch.no_grad():
+            return self.dec(torch.randn(n, self.latent, generator=generator))
+
+
+def profile_path(name: str) -> Path:
+    """Where profile `name` lives (names: letters, digits, - and _)."""
+    if not re.fullmatch(r"[A-Za-z0-9_\-]+", name or ""):
+        raise TuneError(f"bad profile name {name!r}: use letters, digits, - and _")
+    return paths.data_dir() / "profiles" / f"{name}.pt"
+
+
+def save_profile(model: LatentVAE, name: str, summary: dict) -> Path:
+    path = profile_path(name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"state_dict": model.state_dict(),
+                "config": {"z_dim": model.z_dim, "latent": model.latent, "hidden": list(model.hidden)},
+                "summary": summary}, tmp)
+    tmp.replace(path)
+    return path
+
+
+def load_profile(name: str) -> LatentVAE:
+    """The profile saved as `name` (cached; a newer file is reloaded)."""
+    path = profile_path(name)
+    if not path.exists():
+        raise TuneError(f"no profile named {name!r}; make one with: st4rt personalize FILES --name {name}")
+    key = (str(path), path.stat().st_mtime)
+    if key not in _CACHE:
+        ck = torch.load(path, map_location="cpu", weights_only=True)
+        c = ck["config"]
+        m = LatentVAE(c["z_dim"], c["latent"], c["hidden"])
+        m.load_state_dict(ck["state_dict"])
+        _CACHE[key] = m.eval()
+    return _CACHE[key]
+
+
+def expand_paths(items: Sequence[str | Path]) -> list[Path]:
+    """Files as given, folders replaced by the tune files inside them (sorted)."""
+    out = []
+    for it in items:
+        p = Path(it)
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.suffix.lower() in TUNE_SUFFIXES)
+        else:
+            out.append(p)
+    return out
+
+
+def encode_tunes(tunes: Sequence[Tune]) -> list[torch.Tensor]:
+    """Per tune, the MusicVAE mean codes of its 2-bar windows ([n_windows, z])."""
+    from st4rt_repl.models import music_vae as mv
+    from st4rt_repl.models.variation import get_model
+    model = get_model()
+    wins, owner = [], []
+    for i, t in enumerate(tunes):
+        for w in mv.tune_windows(t):
+            wins.append(w)
+            owner.append(i)
+    out = [torch.zeros(0, model.cfg.z_dim) for _ in tunes]
+    if not wins:
+        return out
+    with torch.no_grad():
+        mus = torch.cat([model.encode(wins[s:s + 512])[0] for s in range(0, len(wins), 512)])
+    owner_t = torch.tensor(owner)
+    return [mus[owner_t == i] for i in range(len(tunes))]
+
+
+def fit(codes: torch.Tensor, *, steps: int | None = None, seed: int = 0) -> LatentVAE:
+    """Fit a LatentVAE to codes [N, z] with full-batch Adam (seeded)."""
+    g = torch.random.fork_rng()
+    with g:
+        torch.manual_seed(seed)
+        model = LatentVAE(codes.shape[1])
+        opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+        for _ in range(STEPS if steps is None else steps):
+            loss = -model.elbo(codes).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+def personalize(paths_: Sequence[str], name: str = "me") -> str:
+    """Train profile `name` on the user's tunes (files or folders); a one-line summary."""
+    from st4rt_repl.formats import load
+    profile_path(name)                           # check the name before any work
+    t0 = time.time()
+    files = expand_paths(paths_)
+    if not files:
+        raise TuneError("personalize: no tune files given")
+    tunes, skipped = [], []
+    for f in files:
+        try:
+            tunes.append(load(f).tune)
+        except TuneError as e:
+            skipped.append(str(e))
+    if not tunes:
+        raise TuneError(skipped[0] if skipped else "personalize: no tunes could be read")
+    codes = torch.cat(encode_tunes(tunes))
+    if len(codes) == 0:
+        raise TuneError("personalize: the tunes hold no 2-bar phrase of full bars")
+    model = fit(codes)
+    secs = time.time() - t0
+    summary = {"tunes": len(tunes), "phrases": int(len(codes)), "skipped": skipped,
+               "files": [str(f) for f in files], "seconds": round(secs, 2)}
+    path = save_profile(model, name, summary)
+    note = f"; skipped {len(skipped)} unreadable file(s)" if skipped else ""
+    return (f"profile {name!r}: {len(tunes)} tunes, {len(codes)} phrases, "
+            f"trained in {secs:.1f} s; saved to {path}{note}")
+
+
+def score_tunes(profile_name: str, tunes: Sequence[Tune]) -> list[float]:
+    """Per tune, the mean ELBO (nats) of its 2-bar windows' codes under the profile;
+    higher = more like the user.  A tune without a full 2-bar window scores -inf."""
+    prof = load_profile(profile_name)
+    out = []
+    with torch.no_grad():
+        for codes in encode_tunes(tunes):
+            out.append(float(prof.elbo(codes, sample=False).mean()) if len(codes) else float("-inf"))
+    return out
