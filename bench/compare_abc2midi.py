@@ -56,7 +56,7 @@ def main(argv=None) -> int:
             bar.advance(task)
 
     s = ref.summary(results)
-    print(f"reader={args.reader}  tunes={s['n']}  exact={s["exact"]:.4f}  mean F1={s["f1"]:.4f}"
+    print(f"reader={args.reader}  tunes={s['n']}  exact={s['exact']:.4f}  mean F1={s['f1']:.4f}"
           f"  (no reference: {s['no_reference']})")
     for coll in ref.COLLECTIONS:
         mine = ref.summary([r for r in results if r.tune.collection == coll])

@@ -7,11 +7,16 @@ Pipeline
    own (`abc_in.split_tunes` + `abc_in.read_abc_text`), so one bad tune costs
    only itself.  Per tune the worker also does all single-tune work: tokens,
    2-bar windows, melody/opening hashes, normalised title, reject reason.
-2. **Cache** each file's result under ``<out>/cache/<key>.pkl`` where the key
-   hashes the file's bytes, the ABC reader's ``PARSER_VERSION``, this module's
-   ``FEATURES_VERSION`` and the tokenizer vocabulary.  Results are written
+2. **Cache** each file's result under ``<out>/cache/<code>/<key>.pkl``: ``<code>``
+   names the versions of the code that made it (the ABC reader's
+   ``PARSER_VERSION``, this module's ``FEATURES_VERSION``, the tokenizer
+   vocabulary) and ``<key>`` hashes the file's bytes.  Entries are written
    atomically (temp file + ``os.replace``), so Ctrl-C or a killed process
-   leaves only whole entries and the next build resumes where it stopped.
+   leaves only whole entries and the next build resumes where it stopped.  A
+   complete build deletes the folders of other code versions, so a new ABC
+   reader re-parses everything once and the cache does not grow without end.
+   ``--cached-only`` merges what is cached so far (a partial corpus to start
+   work on while a long build runs).
 3. **Merge** (one process, seconds): drop exact and transposed duplicates,
    join tunes into families (shared normalised title or shared opening two
    bars), give each family a split by hash (`st4rt_repl.corpus.split`), and
@@ -26,7 +31,7 @@ The parse is per file and content-addressed, so it shards freely::
     # machine i of n (same music21 version, same code):
     st4rt corpus build --shard i/n --out /shared/corpus-i     # parses only its files
     # afterwards, on one machine: pool the caches and merge
-    mkdir -p corpus/cache && cp /shared/corpus-*/cache/*.pkl corpus/cache/
+    mkdir -p corpus/cache && cp -r /shared/corpus-*/cache/. corpus/cache/
     st4rt corpus build --out corpus                            # every file cached: merge only
 
 ``--shard I/N`` assigns a source file by a hash of its collection-relative
@@ -37,7 +42,8 @@ matches).
 Feeding multi-process training
 ------------------------------
 The output is a handful of read-only files, so every ``torchrun`` rank can load
-it itself (a split loads in about a second)::
+it itself (a split loads in well under a second; on a cluster, build once and
+copy the output folder, or point ``ST4RT_CORPUS`` at a shared one)::
 
     torchrun --nproc_per_node 4 train.py   # inside: rank, world = dist.get_rank(), dist.get_world_size()
     seqs = views.rnn_sequences("train")[rank::world]    # a strided slice per rank
@@ -53,6 +59,7 @@ import json
 import os
 import pickle
 import re
+import shutil
 import signal
 import time
 from collections import Counter
@@ -225,7 +232,7 @@ def parse_file(path: Path, rel: str) -> list[dict]:
             where = f"{rel}:{line + (e.line or 1) - 1}"
             out.append({**head, "reason": f"unparseable: {where}: {e.message}"})
             continue
-        except Exception as e:   # music21 raises many kinds; one tune, one error
+        except Exception as e:   # a reader bug on one tune must cost only that tune
             out.append({**head, "reason": f"unparseable: {rel}:{line}: {type(e).__name__}: {e}"})
             continue
         rec = _safe_record(t, f"{rel}:{line}", notes, bars, fracs)
@@ -243,10 +250,8 @@ def _safe_record(t, where: str, notes: dict, bars: dict, fracs: dict) -> dict:
 def _atomic_write(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        with open(tmp, "wb") as fh:   # no fsync: os.replace is what makes a kill safe,
+            fh.write(data)            # and 1,100 fsyncs cost more than the parsing
         os.replace(tmp, path)
     except BaseException:   # interrupted mid-write: leave no half file behind
         tmp.unlink(missing_ok=True)
@@ -263,20 +268,10 @@ def _work(path: str, rel: str, cache_file: str) -> list[dict]:
     return recs
 
 
-def _skip_beaming() -> None:
-    """music21's ABC import beams every part (~40% of its time); Tunes never look at beams.
-
-    Only done inside the build's worker processes, never in the user's process.
-    """
-    from music21 import stream
-    stream.Stream.makeBeams = lambda self, *a, **k: self if not k.get("inPlace") else None
-
-
 def _worker_init() -> None:
     # Ctrl-C goes to the whole process group; only the parent decides what happens.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)   # the parent stops us with terminate()
-    _skip_beaming()
 
 
 def _load_cached(f: Path) -> list[dict] | None:
@@ -335,14 +330,15 @@ def build(collections: list[str] | None = None, *, user_dirs=(), out=None, jobs:
         if not d.is_dir():
             raise BuildError(f"{d}: --user folder does not exist")
     out = Path(out) if out is not None else paths.corpus_dir()
-    cache = out / "cache"
+    salt = _salt()
+    cache = out / "cache" / hashlib.sha1(salt.encode()).hexdigest()[:12]
     cache.mkdir(parents=True, exist_ok=True)
+    (cache / "VERSIONS").write_text(salt + "\n")
     sh = parse_shard(shard)
     sources = source_files(names, user_dirs)
     if sh:
         sources = [s for s in sources if shard_of(s.rel, sh[1]) == sh[0]]
 
-    salt = _salt()
     keyed: list[tuple[SourceFile, str, int]] = []
     for s in sources:
         data = s.path.read_bytes()
@@ -368,7 +364,7 @@ def build(collections: list[str] | None = None, *, user_dirs=(), out=None, jobs:
                 for s, _, n in keyed:
                     on_file(s, None, True, n)
             old["up_to_date"] = True
-            old["files"] = {**old["files"], "cached": len(keyed), "parsed": 0}
+            old["files"] = {"total": len(keyed), "cached": len(keyed), "parsed": 0, "duplicate": 0}
             old["seconds"] = round(time.perf_counter() - t0, 2)
             return old
 
@@ -389,8 +385,10 @@ def build(collections: list[str] | None = None, *, user_dirs=(), out=None, jobs:
     todo.sort(key=lambda x: -x[2])   # big files first: the pool finishes together
     _parse_all(todo, cache, results, jobs, on_file)
 
-    # a file whose bytes equal another's reuses its result: it counts as cached
-    files = {"total": len(keyed), "cached": len(keyed) - len(todo), "parsed": len(todo)}
+    n_cached = sum(k in cached for _, k, _ in keyed)
+    # "duplicate": a file with the same bytes as another one in this build (parsed once)
+    files = {"total": len(keyed), "cached": n_cached, "parsed": len(todo),
+             "duplicate": len(keyed) - n_cached - len(todo)}
     if sh:
         return {"shard": f"{sh[0]}/{sh[1]}", "files": files, "out": str(out),
                 "seconds": round(time.perf_counter() - t0, 2)}
@@ -401,14 +399,29 @@ def build(collections: list[str] | None = None, *, user_dirs=(), out=None, jobs:
     info.update(build_key=build_key, files=files, up_to_date=False, partial=bool(missing),
                 seconds=round(time.perf_counter() - t0, 2))
     _atomic_write(info_file, json.dumps(info, indent=1).encode())
+    if not cached_only:
+        info["pruned"] = _prune(cache)
     return info
+
+
+def _prune(keep: Path) -> int:
+    """Delete cache folders made by other code versions; returns how many entries went."""
+    n = 0
+    for f in keep.parent.glob("*.pkl"):   # entries of the first, flat cache layout
+        f.unlink(missing_ok=True)
+        n += 1
+    for d in keep.parent.iterdir():
+        if d.is_dir() and d != keep and (d / "VERSIONS").exists():
+            n += sum(1 for f in d.iterdir() if f.suffix == ".pkl")
+            shutil.rmtree(d, ignore_errors=True)
+    return n
 
 
 def _parse_all(todo, cache: Path, results: dict, jobs: int | None, on_file) -> None:
     if not todo:
         return
     jobs = max(1, jobs or os.cpu_count() or 1)
-    if jobs == 1:   # in this process (tests, debugging): same results, music21 left as it is
+    if jobs == 1:   # in this process: no pool to start (tests, debugging, tiny user folders)
         for s, k, n in todo:
             results[k] = _work(str(s.path), s.rel, str(cache / f"{k}.pkl"))
             if on_file:

@@ -97,8 +97,11 @@ def _run_build(args) -> int:
     out = args.out or paths.corpus_dir()
     state_txt = "up to date" if info.get("up_to_date") else "built"
     print(f"corpus {state_txt} in {out}: {info['tunes']} tunes kept, {info['dropped_total']} dropped "
-          f"(dropped.tsv); {f['total']} files, {f['cached']} from cache, {f['parsed']} parsed; "
+          f"(dropped.tsv); {f['total']} files, {f['cached']} from cache, {f['parsed']} parsed"
+          f"{', %d duplicate files' % f['duplicate'] if f.get('duplicate') else ''}; "
           f"{info['seconds']} s")
+    if info.get("pruned"):
+        print(f"removed {info['pruned']} cache entries made by older code versions")
     if info.get("partial"):
         print(f"note: PARTIAL corpus, {f['missing']} files not parsed yet; run build again to complete it")
     if info["noncommercial"]:

@@ -58,11 +58,12 @@ def distance(a, b) -> float:
     return (js(ha[0], hb[0]) + js(ha[1], hb[1])) / 2
 
 
-def default_user(folder: Path, n: int = 40, seed: int = 0) -> Path:
+def default_user(folder: Path, n: int = 40, seed: int = 0, root=None) -> Path:
     """Write n corpus hornpipes as .abc files into folder (the stand-in user)."""
     from st4rt_repl.corpus.views import tunes
     from st4rt_repl.formats import save
-    pool = [t for s in ("train", "valid", "test") for t in tunes(s) if "hornpipe" in t.title.lower()]
+    pool = [t for s in ("train", "valid", "test") for t in tunes(s, root=root)
+            if "hornpipe" in t.title.lower()]
     pool.sort(key=lambda t: t.title)
     random.Random(seed).shuffle(pool)
     folder.mkdir(parents=True, exist_ok=True)
@@ -83,11 +84,14 @@ def main(argv=None) -> int:
     from st4rt_repl.formats import load
     from st4rt_repl.models import midime, variation
     from st4rt_repl.tune import Key, TuneError
+    from st4rt_repl import paths
+    corpus_root = paths.corpus_dir()        # before ST4RT_HOME points at the temp folder
     with tempfile.TemporaryDirectory() as tmp:
         old_home = os.environ.get("ST4RT_HOME")
         os.environ["ST4RT_HOME"] = tmp
         try:
-            folder = Path(args.tunes) if args.tunes else default_user(Path(tmp) / "user", seed=args.seed)
+            folder = Path(args.tunes) if args.tunes else default_user(Path(tmp) / "user", seed=args.seed,
+                                                                          root=corpus_root)
             files = midime.expand_paths([folder])
             loaded = []
             for f in files:

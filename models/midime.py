@@ -24,6 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from st4rt_repl import paths
+from st4rt_repl.models.music_vae import one_thread as mv_one_thread
 from st4rt_repl.tune import Tune, TuneError
 
 LATENT = 4
@@ -148,6 +149,7 @@ def fit(codes: torch.Tensor, *, steps: int | None = None, seed: int = 0) -> Late
     return model.eval()
 
 
+@mv_one_thread()
 def personalize(paths_: Sequence[str], name: str = "me") -> str:
     """Train profile `name` on the user's tunes (files or folders); a one-line summary."""
     from st4rt_repl.formats import load
@@ -177,6 +179,7 @@ def personalize(paths_: Sequence[str], name: str = "me") -> str:
             f"trained in {secs:.1f} s; saved to {path}{note}")
 
 
+@mv_one_thread()
 def score_tunes(profile_name: str, tunes: Sequence[Tune]) -> list[float]:
     """Per tune, the mean ELBO (nats) of its 2-bar windows' codes under the profile;
     higher = more like the user.  A tune without a full 2-bar window scores -inf."""

@@ -145,7 +145,7 @@ def _metrics(p: np.ndarray, tgt: np.ndarray) -> dict:
             "accuracy": float((p.argmax(1) == tgt).mean()), "tokens": int(len(tgt)), "notes": notes}
 
 
-def tune(train, valid, orders=range(2, 21), mults=(0.7, 0.85, 1.0, 1.15), log=None) -> dict:
+def tune(train, valid, orders=range(2, 21), mults=(0.7, 0.85, 1.0, 1.15, 1.3, 1.5, 1.75), log=None) -> dict:
     """Choose order and discount multiplier by valid bits/note; returns the best settings."""
     best = {"nll_per_note": math.inf}
     top = max(orders)

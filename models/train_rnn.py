@@ -80,7 +80,7 @@ def collate(batch):
 
 
 @torch.no_grad()
-def evaluate(model, data, batch_tokens: int = 16384) -> dict:
+def evaluate(model, data, batch_tokens: int = 8192) -> dict:
     """Bits per note (notes and rests), bits per token and top-1 accuracy over non-prefix tokens."""
     model.eval()
     nll = 0.0
@@ -88,7 +88,11 @@ def evaluate(model, data, batch_tokens: int = 16384) -> dict:
     items = sorted(data, key=lambda d: len(d[1]))
     i = 0
     while i < len(items):
-        n = max(1, batch_tokens // len(items[i][1]))
+        # sorted by length: grow the chunk while (rows x longest row) fits the budget,
+        # since attention memory grows with rows x length^2
+        n = 1
+        while i + n < len(items) and (n + 1) * len(items[i + n][1]) <= batch_tokens:
+            n += 1
         chunk = items[i:i + n]
         i += n
         batch = []

@@ -109,6 +109,7 @@ def _encode_bars(model, tune: Tune, nums: list[int], shift: int):
     return model.encode([ids])
 
 
+@mv.one_thread()
 def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float = 0.5,
               seed: int | None = None, profile: str | None = None,
               likeness: float = 0.5) -> list[Tune]:
@@ -218,6 +219,7 @@ def _key_shift(key: Key) -> int:
     return pc if pc <= 6 else pc - 12
 
 
+@mv.one_thread()
 def generate_tunes(bars: int, *, meter=(4, 4), key: Key = Key("D", "major"), candidates: int = 4,
                    seed: int | None = None, profile: str | None = None, likeness: float = 0.5,
                    title: str = "Generated") -> list[Tune]:
@@ -270,6 +272,7 @@ def _window_start(tune: Tune, k: int) -> int:
     raise TuneError(f"interpolate needs a 2-bar phrase at bar {k}: the tune is too short")
 
 
+@mv.one_thread()
 def interpolate_tunes(tune: Tune, from_bar: int, to_bar: int, *, steps: int = 3,
                       candidates: int = 4, seed: int | None = None) -> list[tuple[Tune, list[int]]]:
     """Bridges from the 2-bar phrase at `from_bar` to the one at `to_bar`.

@@ -122,7 +122,7 @@ def test_user_build_keeps_good_tunes_and_names_every_drop(user_build):
     assert reasons["h_broken.abc"].startswith("unparseable: user:mytunes/h_broken.abc:1:")
     assert info["dropped"] == {"exact duplicate": 1, "pitch out of range": 2, "too short": 1,
                                "transposed duplicate": 1, "unparseable": 1}
-    assert info["tunes"] == 3 and info["files"] == {"total": 9, "cached": 0, "parsed": 9}
+    assert info["tunes"] == 3 and info["files"] == {"total": 9, "cached": 0, "parsed": 9, "duplicate": 0}
 
 
 def test_transposed_duplicate_hash():
@@ -250,10 +250,10 @@ def test_noncommercial_flag_is_honoured(tmp_path):
 # ----- cache and resume ------------------------------------------------------------------
 def test_cache_resumes_and_rebuild_is_up_to_date(tmp_path):
     first = B.build(["ryansMammoth/Ac*"], out=tmp_path, jobs=2)
-    assert first["files"] == {"total": 2, "cached": 0, "parsed": 2}
+    assert first["files"] == {"total": 2, "cached": 0, "parsed": 2, "duplicate": 0}
     # a bigger build reuses the two cached files: what a resumed, interrupted build does
     second = B.build(["ryansMammoth/A[bc]*"], out=tmp_path, jobs=2)
-    assert second["files"] == {"total": 3, "cached": 2, "parsed": 1}
+    assert second["files"] == {"total": 3, "cached": 2, "parsed": 1, "duplicate": 0}
     assert second["collections"]["ryansMammoth"]["files"] == 3
     rows = views.manifest(root=tmp_path)
     assert {r["file"] for r in rows} == {"ryansMammoth/AbithaMugginsFavoriteReel.abc",
@@ -275,16 +275,17 @@ def test_killed_build_leaves_whole_cache_and_resumes(tmp_path):
     cache = out / "cache"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if cache.exists() and list(cache.glob("*.pkl")):
+        if cache.exists() and list(cache.rglob("*.pkl")):
             proc.send_signal(signal.SIGTERM)
             break
         time.sleep(0.02)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     assert "Traceback" not in err.decode()
-    done = list(cache.glob("*.pkl"))
+    done = list(cache.rglob("*.pkl"))
     assert 1 <= len(done) < len(tunes)
-    assert not [p for p in cache.iterdir() if p.suffix != ".pkl"]    # no half-written files
+    half = [p for p in cache.rglob("*") if p.is_file() and p.suffix != ".pkl" and p.name != "VERSIONS"]
+    assert not half    # no half-written files
     for p in done:
         assert isinstance(pickle.loads(p.read_bytes()), list)
     info = B.build([], user_dirs=[d], out=out, jobs=1)
@@ -312,3 +313,32 @@ def test_cli_info_and_errors(user_build, capsys):
     assert main(["corpus", "build", "--collections", "nosuch", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown collection 'nosuch'" in err
+
+
+def test_new_reader_version_reparses_and_prunes_old_cache(tmp_path, monkeypatch):
+    d = write_tunes(tmp_path / "mine", {"air.abc": AIR, "reel.abc": REEL})
+    out = tmp_path / "out"
+    B.build([], user_dirs=[d], out=out, jobs=1)
+    old = list((out / "cache").iterdir())
+    assert len(old) == 1 and len(list(old[0].glob("*.pkl"))) == 2
+    monkeypatch.setattr(B, "parser_version", lambda: "a-better-reader")
+    info = B.build([], user_dirs=[d], out=out, jobs=1)
+    assert info["files"]["parsed"] == 2 and info["pruned"] == 2
+    now = list((out / "cache").iterdir())
+    assert len(now) == 1 and now[0] != old[0]
+    assert "parser=a-better-reader" in (now[0] / "VERSIONS").read_text()
+
+
+def test_shards_merge_by_copying_caches(tmp_path):
+    import shutil
+    tunes = {f"t{i}.abc": AIR.replace("B c d", f"B c {c}").replace("Hills of Home", f"Air {i}")
+             for i, c in enumerate("defgab")}
+    d = write_tunes(tmp_path / "mine", tunes)
+    parts = [B.build([], user_dirs=[d], out=tmp_path / f"s{i}", jobs=1, shard=f"{i}/2") for i in (0, 1)]
+    assert sum(p["files"]["parsed"] for p in parts) == len(tunes)
+    assert not (tmp_path / "s0" / "manifest.json").exists()      # a shard only fills its cache
+    for i in (0, 1):
+        shutil.copytree(tmp_path / f"s{i}" / "cache", tmp_path / "all" / "cache", dirs_exist_ok=True)
+    info = B.build([], user_dirs=[d], out=tmp_path / "all", jobs=1)
+    assert info["files"] == {"total": 6, "cached": 6, "parsed": 0, "duplicate": 0}
+    assert info["tunes"] == len(tunes)

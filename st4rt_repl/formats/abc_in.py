@@ -37,7 +37,7 @@ from st4rt_repl.formats import InputError, LoadResult
 from st4rt_repl.tune import Key, Meter, Note, Tune, TuneError
 
 __all__ = ["PARSER_VERSION", "read_abc_text", "read_abc_file", "split_tunes", "decode_abc",
-           "parse_key", "MAX_TEXT_CHARS", "MAX_TUNE_CHARS"]
+           "parse_tune", "parse_key", "abc_text", "MAX_TEXT_CHARS", "MAX_TUNE_CHARS"]
 
 PARSER_VERSION = "abc-1"   # bump whenever the reader's output could change (corpus cache key)
 
@@ -329,7 +329,7 @@ def _length(num: str, slashes: str) -> Fraction:
     d = 1
     if slashes:
         for part in slashes.split("/")[1:]:
-            d *= int(part) or 1 if part else 2
+            d *= (int(part) or 1) if part else 2
     return Fraction(n, d)
 
 
@@ -359,7 +359,7 @@ class _Lexer:
         self.tuplet_factor = Fraction(1)
         self.broken: tuple | None = None         # (note before '>', its factor, next's factor)
         self.last_note: _Feature | None = None   # the note/rest a '>' lengthens
-        self.chord: list | None = None            # [top pitch, first duration, top line]
+        self.chord: list | None = None            # [top pitch, first length, its line, tied]
         self.in_overlay = False
         self.active = True                        # False while reading a voice we drop
         self.speculative: _Feature | None = None  # part label implied by a one-letter header P:
@@ -399,9 +399,6 @@ class _Lexer:
                 f.duration *= second
         self.features.append(f)
         self.last_note = f
-
-    def bar_reset(self):
-        self.bar_acc.clear()
 
     # -- fields that change the reading
     def set_key(self, value: str, line: int, col: int):

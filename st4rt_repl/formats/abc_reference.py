@@ -47,9 +47,10 @@ class ReferenceUnavailable(RuntimeError):
     """abc2midi is missing, failed, or wrote no melody for the tune."""
 
 
-_FIELD = re.compile(r"^[A-Za-z+]:")
+# A field line as abc2midi sees one ("e:|" and "A:|" are music).
+_FIELD = re.compile(r"^\s*[A-IK-XZdsw+]\s*:(?![:|])")
 # In music lines: strings, decorations and grace groups go; inline fields stay.
-_MUSIC_DROP = re.compile(r'"[^"\n]*"?|![^!\n]*!|\+[^+\n]*\+|\{[^}\n]*\}?|[~HTLMOPSJRuv]|\.(?!\|)')
+_MUSIC_DROP = re.compile(r'"[^"\n]*"?|![^!\n]*!|\+[^+\n]*\+|\{[^}\n]*\}?|[~.HTLMOPSJRuv]')
 _INLINE_FIELD = re.compile(r"\[[A-Za-z]:[^\]\n]*\]")
 
 
@@ -59,14 +60,14 @@ def neutralise(text: str) -> str:
     in_body = False
     for line in text.splitlines():
         if _FIELD.match(line):
-            field = line[0]
+            field = line.lstrip()[0]
             if field in "RwW":
                 continue
             if field == "K":
                 in_body = True
             out.append(line)
             continue
-        if not in_body or line.startswith("%"):
+        if not in_body or line.startswith("%") or not line.strip():   # a blank line ends the tune
             out.append(line)
             continue
         music = line.split("%", 1)[0]
@@ -76,7 +77,9 @@ def neutralise(text: str) -> str:
             pieces.append(m.group(0))
             last = m.end()
         pieces.append(_MUSIC_DROP.sub("", music[last:]))
-        out.append("".join(pieces))
+        kept = "".join(pieces)
+        if kept.strip():        # a line left empty would end the tune for abc2midi
+            out.append(kept)
     return "\n".join(out) + "\n"
 
 

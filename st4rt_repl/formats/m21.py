@@ -1,6 +1,7 @@
 """music21 stream -> Tune: the one bridge from music21's objects to ours.
 
-Used by every importer (ABC, MIDI, MusicXML).  It takes the first part's first
+Used by the MusicXML (and any music21-based) importer; the ABC reader
+(`st4rt_repl.formats.abc_in`) reads ABC itself and shares only `rebar`.  It takes the first part's first
 voice, drops grace notes and chord symbols, keeps the top note of chords, merges
 ties inside a bar, and re-bars the notes so that every bar is full in its meter:
 a short first measure becomes the pickup (bar 0), and short measures in the middle

@@ -358,6 +358,7 @@ def run_interactive(args, *, input=None, output=None, console: "Console | None" 
         try:
             text = prompt.prompt([("class:prompt", PROMPT)], pre_run=started)
         except KeyboardInterrupt:
+            _stop_playback()   # Ctrl-C at the prompt silences what is playing
             continue
         except EOFError:
             break
@@ -418,6 +419,12 @@ def _run_input(repl: Repl, prompt, text: str) -> None:
 # ----------------------------------------------------------------------------
 # Entry point
 # ----------------------------------------------------------------------------
+def _stop_playback() -> None:
+    playback = sys.modules.get("st4rt_repl.playback")   # only if something was played
+    if playback is not None:
+        playback.stop()
+
+
 def run_repl(args) -> int:
     """`st4rt`, `st4rt FILE`, `st4rt --script FILE [--strict]`, or commands on stdin."""
     script = getattr(args, "script", None)
