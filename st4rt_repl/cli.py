@@ -28,7 +28,11 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="st4rt", description="ST4RT+ terminal co-composer.")
+    listing = "\n".join(f"  st4rt {name:<12} {help_}" for name, (_, help_) in SUBCOMMANDS.items())
+    p = argparse.ArgumentParser(
+        prog="st4rt", description="ST4RT+ terminal co-composer. With no arguments: the REPL.",
+        epilog="subcommands (st4rt NAME --help):\n" + listing,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", nargs="?", help="open the REPL with this tune loaded")
     p.add_argument("--script", metavar="FILE", help="run REPL commands from FILE")
     p.add_argument("--strict", action="store_true", help="stop at the first failing command")

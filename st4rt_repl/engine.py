@@ -13,7 +13,7 @@ from typing import Sequence
 
 from st4rt_repl.tune import Key, Meter, Tune, TuneError
 
-__all__ = ["Proposal", "NotAvailable", "continue_tune", "vary", "generate",
+__all__ = ["Proposal", "NotAvailable", "changed_bars", "continue_tune", "vary", "generate",
            "interpolate", "personalize"]
 
 
@@ -47,8 +47,20 @@ def continue_tune(tune: Tune, bars: int, *, candidates: int = 4, temperature: fl
     m = _model("continuation", "continue")
     tunes = m.continue_tune(tune, bars, candidates=candidates, temperature=temperature,
                             top_p=top_p, seed=seed, beam=beam, profile=profile, likeness=likeness)
-    first_new = tune.num_bars + 1
-    return [Proposal(t, tuple(range(first_new, first_new + bars))) for t in tunes]
+    return [Proposal(t, changed_bars(tune, t)) for t in tunes]
+
+
+def changed_bars(old: Tune, new: Tune) -> tuple[int, ...]:
+    """Bar numbers of `new` that are not in `old` or differ from it (a completed last bar too).
+
+    >>> a = Tune.from_bars([[(60, 4)], [(62, 2)]])
+    >>> b = Tune.from_bars([[(60, 4)], [(62, 2), (64, 2)], [(65, 4)]])
+    >>> changed_bars(a, b)
+    (2, 3)
+    """
+    numbers = new.bar_numbers()
+    return tuple(k for i, k in enumerate(numbers)
+                 if i >= len(old.bars) or old.bars[i] != new.bars[i])
 
 
 def vary(tune: Tune, bars: Sequence[int], *, candidates: int = 4, amount: float = 0.5,
