@@ -280,6 +280,11 @@ class Stepper:
     recurrent matmuls are fused into one.  Attention keys and values live in
     preallocated buffers (no concatenation per step).  `prime` runs the primer
     through nn.LSTM in one call.  Tests check it against `AttentionRNN.forward`.
+
+    At batch 8 a step is three matmuls (~60% of its time on a 2-core CPU) and a few
+    dozen small ops whose fixed per-op cost is the rest, so the code below counts
+    ops: one embedding_bag for all feature rows, one sigmoid per cell, narrow/copy_
+    instead of Python indexing.
     """
 
     @torch.no_grad()
@@ -299,79 +304,115 @@ class Stepper:
                 tabs.append(t)
                 cols.append(7 + j)
                 at += E
-        self.cols, self.tabs = cols, tabs
-        self.b1 = m.lstm1.bias_ih_l0 + m.lstm1.bias_hh_l0
+        # Every step looks up exactly one token row, so LSTM1's biases ride along in
+        # the token table; all tables are stacked into one so that a single
+        # embedding_bag(sum) call replaces 11 gathers and adds (~8x faster here).
+        tabs[0] = tabs[0] + m.lstm1.bias_ih_l0 + m.lstm1.bias_hh_l0
+        self.cols = torch.tensor(cols)
+        self.offsets = torch.tensor([0] + [len(t) for t in tabs[:-1]]).cumsum(0)
+        self.tab = torch.cat(tabs).contiguous()
         self.w1 = m.lstm1.weight_hh_l0.T.contiguous()
         l2 = m.lstm2
         self.w2 = torch.cat([l2.weight_ih_l0, l2.weight_hh_l0], 1).T.contiguous()
         self.b2 = l2.bias_ih_l0 + l2.bias_hh_l0
         self.wh = m.head.weight.T.contiguous()
-        self.bh = m.head.bias
+        self.bh = m.head.bias.detach()
         if cfg.attention:
-            self.wq = m.q.weight.T.contiguous() / math.sqrt(cfg.attn)
-            self.wk = m.k.weight.T.contiguous()
+            # query (pre-scaled) and key projections as one (H, 2A) product
+            self.wqk = torch.cat([m.q.weight.T / math.sqrt(cfg.attn), m.k.weight.T], 1).contiguous()
+            self.bias = m.bias.detach().flatten()           # index 2 * bars_ago + same_pos
+        self._primed: tuple[bytes, dict] | None = None
 
     @staticmethod
     def _cell(gates, c):
-        i, f, g, o = gates.chunk(4, 1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        return torch.sigmoid(o) * torch.tanh(c), c
+        # At batch 8 the per-op overhead outweighs the arithmetic, so one sigmoid runs
+        # over all four gates (the g slice is wasted) and addcmul fuses a mul and add.
+        H = c.shape[1]
+        i, f, _, o = torch.sigmoid(gates).chunk(4, 1)
+        c = torch.addcmul(f * c, i, torch.tanh(gates.narrow(1, 2 * H, H)))
+        return o * torch.tanh(c), c
 
     @torch.no_grad()
-    def prime(self, f: torch.Tensor, batch: int, max_steps: int) -> tuple[torch.Tensor, dict]:
-        """Run one primer (1, T, F), copy it `batch` times; returns (logits (batch, V), state)."""
+    def _prime_one(self, f: torch.Tensor) -> dict:
+        """Batch-1 results of running the primer f (1, T, F) through the training path."""
         m, cfg = self.m, self.m.cfg
-        x = m.embed(f)
-        h1, (a1, b1) = m.lstm1(x)
-        T = f.shape[1]
-        st = {"h1": a1[0].expand(batch, -1).contiguous(), "c1": b1[0].expand(batch, -1).contiguous()}
+        h1, (a1, b1) = m.lstm1(m.embed(f))
+        out = {"h1": a1[0], "c1": b1[0]}
         if cfg.attention:
-            W = cfg.window
+            T = f.shape[1]
             q, k = m.q(h1), m.k(h1)
             s = q @ k.transpose(1, 2) / math.sqrt(cfg.attn)
             s = s + m._scores_bias(f[..., 6], f[..., 1], f[..., 6], f[..., 1])
             i = torch.arange(T)
-            band = (i[None, :] <= i[:, None]) & (i[None, :] > i[:, None] - W)
+            band = (i[None, :] <= i[:, None]) & (i[None, :] > i[:, None] - cfg.window)
             c = torch.softmax(s.masked_fill(~band, float("-inf")), -1) @ h1
             h2, (a2, b2) = m.lstm2(torch.cat([h1, c], -1))
-            logits = m.head(torch.cat([h2[:, -1], c[:, -1]], -1))
-            n = T + max_steps
-            keys = torch.zeros(batch, n, cfg.attn)
-            vals = torch.zeros(batch, n, cfg.hidden)
-            kbar = torch.zeros(batch, n, dtype=torch.long)
-            kpos = torch.zeros(batch, n, dtype=torch.long)
-            keys[:, :T], vals[:, :T] = k[0], h1[0]
-            kbar[:, :T], kpos[:, :T] = f[0, :, 6], f[0, :, 1]
-            st.update(keys=keys, vals=vals, kbar=kbar, kpos=kpos)
+            out["logits"] = m.head(torch.cat([h2[:, -1], c[:, -1]], -1))
+            out.update(keys=k[0].T, vals=h1[0], kbar2=2 * f[0, :, 6], kpos=f[0, :, 1])
         else:
             h2, (a2, b2) = m.lstm2(h1)
-            logits = m.head(h2[:, -1])
-        st["h2"], st["c2"] = a2[0].expand(batch, -1).contiguous(), b2[0].expand(batch, -1).contiguous()
-        st["t"] = T
-        return logits.expand(batch, -1), st
+            out["logits"] = m.head(h2[:, -1])
+        out["h2"], out["c2"] = a2[0], b2[0]
+        return out
 
     @torch.no_grad()
+    def prime(self, f: torch.Tensor, batch: int, max_steps: int) -> tuple[torch.Tensor, dict]:
+        """Run one primer (1, T, F), copy it `batch` times; returns (logits (batch, V), state).
+
+        The batch-1 result of the last primer is kept: asking again for more
+        candidates from the same tune (the usual REPL loop) skips the primer run.
+        """
+        key = f.numpy().tobytes()
+        if self._primed is None or self._primed[0] != key:
+            self._primed = (key, self._prime_one(f))
+        p = self._primed[1]
+        T, cfg = f.shape[1], self.m.cfg
+        st = {k: p[k].expand(batch, -1).clone() for k in ("h1", "c1", "h2", "c2")}
+        st["t"] = T
+        if cfg.attention:
+            # Slots past the primer are written before they are read, so no zero-filling.
+            # Keys are stored transposed, (B, attn, steps): the per-step score is then a
+            # (1 x attn) @ (attn x window) bmm, ~8x faster than (window x attn) @ (attn x 1).
+            n = T + max_steps
+            keys = torch.empty(batch, cfg.attn, n)
+            vals = torch.empty(batch, n, cfg.hidden)
+            kbar2 = torch.empty(batch, n, dtype=torch.long)   # 2 * bar index of each key
+            kpos = torch.empty(batch, n, dtype=torch.long)
+            keys[:, :, :T], vals[:, :T] = p["keys"], p["vals"]
+            kbar2[:, :T], kpos[:, :T] = p["kbar2"], p["kpos"]
+            st.update(keys=keys, vals=vals, kbar2=kbar2, kpos=kpos)
+        return p["logits"].expand(batch, -1).clone(), st
+
     def step(self, f: torch.Tensor, st: dict) -> torch.Tensor:
-        """One token per row, f (B, F) long; updates `st` in place; returns logits (B, V)."""
-        g = torch.addmm(self.b1, st["h1"], self.w1)
-        for j, tab in zip(self.cols, self.tabs):
-            g = g + tab[f[:, j]]
-        h, c = self._cell(g, st["c1"])
+        """One token per row, f (B, F) long; updates `st` in place; returns logits (B, V).
+
+        No no_grad decorator needed (its enter/exit costs as much as two ops): every
+        tensor here was made under no_grad or detached, so nothing records a graph.
+        """
+        x1 = F.embedding_bag(f.index_select(1, self.cols) + self.offsets, self.tab, mode="sum")
+        h, c = self._cell(torch.addmm(x1, st["h1"], self.w1), st["c1"])
         st["h1"], st["c1"] = h, c
         t = st["t"]
         st["t"] = t + 1
         if self.m.cfg.attention:
-            W = self.m.cfg.window
-            st["keys"][:, t] = h @ self.wk
-            st["vals"][:, t] = h
-            st["kbar"][:, t] = f[:, 6]
-            st["kpos"][:, t] = f[:, 1]
-            a = max(0, t + 1 - W)
-            keys, vals = st["keys"][:, a:t + 1], st["vals"][:, a:t + 1]
-            s = torch.bmm(keys, (h @ self.wq)[:, :, None])[..., 0]
-            s = s + self.m._scores_bias(f[:, 6:7], f[:, 1:2], st["kbar"][:, a:t + 1],
-                                        st["kpos"][:, a:t + 1])[:, 0]
-            ctx = torch.bmm(torch.softmax(s, -1)[:, None], vals)[:, 0]
+            a, A = max(0, t + 1 - self.m.cfg.window), self.m.cfg.attn
+            keys, vals, kbar2, kpos = st["keys"], st["vals"], st["kbar2"], st["kpos"]
+            # (select/narrow + copy_ rather than x[:, t] = ...: Python indexing costs more
+            # than the copy itself at these sizes)
+            qk = h @ self.wqk
+            keys.select(2, t).copy_(qk.narrow(1, A, A))
+            vals.select(1, t).copy_(h)
+            bar2, pos = f.narrow(1, 6, 1) * 2, f.narrow(1, 1, 1)
+            kbar2.narrow(1, t, 1).copy_(bar2)
+            kpos.narrow(1, t, 1).copy_(pos)
+            L = t + 1 - a
+            s = torch.bmm(qk.narrow(1, 0, A).unsqueeze(1), keys.narrow(2, a, L)).squeeze(1)
+            # Bias index 2 * bars ago + same position (index_select: ~5x cheaper than
+            # bias[idx]).  Clamp at 0 too: finished rows are fed a stale padding row.
+            idx = (bar2 - kbar2.narrow(1, a, L)).clamp_(0, 2 * MAX_BARS_AGO)
+            idx += pos == kpos.narrow(1, a, L)
+            s += self.bias.index_select(0, idx.view(-1)).view(idx.shape)
+            ctx = torch.bmm(torch.softmax(s, -1).unsqueeze(1), vals.narrow(1, a, L)).squeeze(1)
             x2 = torch.cat([h, ctx, st["h2"]], 1)
             h2, c2 = self._cell(torch.addmm(self.b2, x2, self.w2), st["c2"])
             st["h2"], st["c2"] = h2, c2

@@ -16,6 +16,7 @@ transposed back, so callers never see it.
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -71,20 +72,58 @@ def _primer_ids(tune: Tune):
 
 def _assemble(primer: Tune, new_ids, ids_primer, open_bar: bool, shift: int, title=None) -> Tune:
     """The primer's bars unchanged plus the decoded new bars (transposed back)."""
-    from st4rt_repl.tokenizers.melody import decode
-    full = decode(list(ids_primer) + list(new_ids))
-    n_old = len(primer.bars)
-    bars = list(full.bars[n_old - 1 if open_bar else n_old:])
+    from st4rt_repl.tokenizers.melody import PITCH_HI, PITCH_LO, VOCAB, decode
+    # Decode only what is new (plus the open bar's start): re-decoding the whole primer
+    # for every candidate cost more than the sampling.  The prefix without `pickup`
+    # keeps decode from reading the first new bar as a pickup; meters are set below.
+    head = list(ids_primer[:4])
+    if open_bar:    # the open bar's own tokens: after the last barline (or the prefix)
+        bars_at = [i for i, t in enumerate(ids_primer) if t == VOCAB.bar]
+        head += ids_primer[bars_at[-1] + 1 if bars_at else 4:]
+    ids = head + list(new_ids)
+    # Transpose back on the token ids when every pitch stays in the vocabulary:
+    # rebuilding each Note afterwards costs as much as decoding them.
+    lo, hi = VOCAB.pitch_id(PITCH_LO), VOCAB.pitch_id(PITCH_HI)
+    if shift and all(lo <= i - shift <= hi for i in ids if lo <= i <= hi):
+        ids, shift = [i - shift if lo <= i <= hi else i for i in ids], 0
     back = []
-    for b in bars:
-        notes = tuple(n if n.pitch is None else n.__class__(n.pitch - shift, n.duration, n.tie)
-                      for n in b.notes)
+    for b in decode(ids).bars:
+        notes = b.notes if not shift else tuple(
+            n if n.pitch is None else n.__class__(n.pitch - shift, n.duration, n.tie) for n in b.notes)
         back.append(Bar(notes, primer.bars[-1].meter))
     if open_bar:
         old = primer.bars[-1]
         done = Bar(old.notes + back[0].notes[len(old.notes):], old.meter)
         return primer.with_(bars=primer.bars[:-1] + (done,) + tuple(back[1:]))
     return primer.append_bars(back)
+
+
+_PRIMER: dict = {}
+
+
+def _primer_features(ids):
+    """(Tracker after the primer, feature rows, the same as a (1, T, F) tensor).
+
+    The last primer's are kept (Python tracking of a 16-bar primer costs a few ms);
+    the tracker is handed out as a copy because generation pushes onto it.
+    """
+    from st4rt_repl.models.attention_rnn import Tracker, pickup_ticks
+    key = tuple(ids)
+    if _PRIMER.get("key") != key:
+        tr = Tracker(pickup_ticks(ids))
+        feats = []
+        for t in ids:
+            tr.push(t)
+            feats.append(tr.features(t))
+        _PRIMER.update(key=key, tracker=tr, feats=feats, f=torch.tensor(feats, dtype=torch.long)[None])
+    return _PRIMER["tracker"].copy(), _PRIMER["feats"], _PRIMER["f"]
+
+
+@functools.lru_cache(maxsize=16)
+def _grammar(lo: int, hi: int):
+    """A bar grammar per pitch range, kept: it caches its masks, built in pure Python."""
+    from st4rt_repl.models.decoding import BarGrammar
+    return BarGrammar(lo, hi)
 
 
 def _stepper(model):
@@ -100,16 +139,10 @@ def _stepper(model):
 def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: float,
               seed: int | None, beam: int, lo: int, hi: int):
     """New token lists (and their log-probs at temperature 1) for k rows after primer ids."""
-    from st4rt_repl.models.attention_rnn import Tracker, pickup_ticks
-    from st4rt_repl.models.decoding import BarGrammar, masked_log_probs, sample
+    from st4rt_repl.models.decoding import masked_log_probs, sample, sample_probs
     from st4rt_repl.tokenizers.melody import VOCAB
-    grammar = BarGrammar(lo, hi)
-    tr0 = Tracker(pickup_ticks(ids))
-    feats = []
-    for t in ids:
-        tr0.push(t)
-        feats.append(tr0.features(t))
-    f = torch.tensor(feats, dtype=torch.long)[None]
+    grammar = _grammar(lo, hi)
+    tr0, feats, f = _primer_features(ids)
     width = max(k, beam) if beam > 1 else k
     target = n_bars + (1 if tr0.phase != 0 or tr0.pos > 0 else 0)
     max_steps = (target + 1) * (2 * tr0.bar_len // 3 + 3)   # every note 3 ticks: the worst case
@@ -124,13 +157,14 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
     if beam > 1:
         score[1:] = float("-inf")   # all rows start identical: expand from the first only
     pad = feats[-1]
+    pad_only = torch.zeros(len(VOCAB), dtype=torch.bool)
+    pad_only[VOCAB.pad] = True
     beam_width = width
     for _ in range(max_steps):
         mask = grammar.masks(trackers)
-        for i in range(width):
-            if done[i]:
-                mask[i] = False
-                mask[i, VOCAB.pad] = True
+        done_t = torch.tensor(done) if any(done) else None
+        if done_t is not None:      # finished rows only write padding
+            mask = torch.where(done_t[:, None], pad_only, mask)
         lp = masked_log_probs(logits, mask)
         if beam > 1:
             cand = (score[:, None] + lp).masked_fill(~mask, float("-inf"))
@@ -149,8 +183,12 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
             score = top
             width = len(rows)
         else:
-            toks = sample(logits, mask, temperature=temperature, top_p=top_p, generator=gen)
-            score = score + lp.gather(1, toks[:, None])[:, 0].masked_fill(torch.tensor(done), 0.0)
+            if temperature == 1.0:  # the usual case: reuse the log-probs just computed
+                toks = sample_probs(lp.exp(), top_p=top_p, generator=gen)
+            else:
+                toks = sample(logits, mask, temperature=temperature, top_p=top_p, generator=gen)
+            gained = lp.gather(1, toks[:, None])[:, 0]
+            score = score + (gained if done_t is None else gained.masked_fill(done_t, 0.0))
         rows_f = []
         for i, tok in enumerate(toks.tolist()):
             if done[i]:
@@ -275,3 +313,11 @@ def score_in_context(tunes: list[Tune], bar_ranges: list[tuple[int, int]], *,
 def clear_cache() -> None:
     """Forget loaded models (tests swap checkpoints)."""
     _CACHE.clear()
+    forget_primer()
+
+
+def forget_primer() -> None:
+    """Drop the kept primer run and features, so the next call pays for them (benchmarks)."""
+    _PRIMER.clear()
+    for model, _ in _CACHE.values():
+        _stepper(model)._primed = None

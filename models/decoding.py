@@ -174,10 +174,27 @@ def sample(logits: torch.Tensor, mask: torch.Tensor, *, temperature: float = 1.0
     """
     if temperature < 1e-6:
         return logits.masked_fill(~mask, float("-inf")).argmax(-1)
-    p = masked_log_probs(logits, mask, temperature).exp()
+    p = torch.softmax((logits / temperature).masked_fill(~mask, float("-inf")), -1)
+    return sample_probs(p, top_p=top_p, generator=generator)
+
+
+def sample_probs(p: torch.Tensor, *, top_p: float = 1.0,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """One index per row of probabilities p (B, V), after nucleus (top_p) truncation.
+
+    >>> sample_probs(torch.tensor([[0.0, 0.0, 1.0], [0.6, 0.4, 0.0]]), top_p=0.5).tolist()
+    [2, 0]
+    """
+    idx = None
     if top_p < 1.0:
-        sp, idx = p.sort(-1, descending=True)
-        cut = sp.cumsum(-1) - sp > top_p          # keep the smallest set reaching top_p
-        sp = sp.masked_fill(cut, 0.0)
-        p = torch.zeros_like(p).scatter(-1, idx, sp)
-    return torch.multinomial(p, 1, generator=generator)[:, 0]
+        p, idx = p.sort(-1, descending=True)
+        p = p.masked_fill(p.cumsum(-1) - p > top_p, 0.0)   # keep the smallest set reaching top_p
+    # Inverse-CDF sampling: one uniform number per row (torch.multinomial costs ~5x more
+    # here).  u * total < cdf[j] picks j with p[j] > 0; `last` guards the rounding case
+    # u * total == total, where the search would run past the last allowed token.
+    cdf = p.cumsum(-1)
+    total = cdf[:, -1:]
+    u = torch.rand(p.shape[0], 1, generator=generator, dtype=p.dtype) * total
+    last = (cdf < total).sum(-1, keepdim=True)
+    j = torch.minimum(torch.searchsorted(cdf, u, right=True), last)
+    return (j if idx is None else idx.gather(1, j))[:, 0]

@@ -234,3 +234,38 @@ def test_shipped_checkpoint_loads_weights_only():
     out = continuation.continue_tune(TUNE, 4, candidates=2, seed=0, checkpoint=SHIPPED)
     for t in out:
         _check_continuation(TUNE, t, 4)
+
+
+def test_sample_follows_the_masked_nucleus():
+    from st4rt_repl.models.decoding import sample
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.log(torch.tensor([[0.1, 0.2, 0.3, 0.4, 0.0]])).expand(20000, -1)
+    mask = torch.tensor([[True, True, False, True, True]]).expand(20000, -1)
+    freq = torch.bincount(sample(logits, mask, generator=gen), minlength=5) / 20000
+    torch.testing.assert_close(freq, torch.tensor([1 / 7, 2 / 7, 0, 4 / 7, 0]), atol=0.015, rtol=0)
+    # top_p 0.6 keeps {0.4, 0.2} of the allowed {0.4, 0.2, 0.1} (renormalised: 4/7, 2/7)
+    freq = torch.bincount(sample(logits, mask, top_p=0.6, generator=gen), minlength=5) / 20000
+    torch.testing.assert_close(freq, torch.tensor([0, 1 / 3, 0, 2 / 3, 0]), atol=0.015, rtol=0)
+    forced = torch.zeros(50, 5, dtype=torch.bool)
+    forced[:, 4] = True                                    # one allowed token, zero logits elsewhere
+    assert sample(torch.zeros(50, 5), forced, generator=gen).tolist() == [4] * 50
+
+
+def test_assemble_transposes_back_beyond_the_vocabulary():
+    """A tonic-view continuation near the top of the range comes back above p96 intact."""
+    primer = Tune.from_bars([[(92, 2), (94, 2)]], meter=(4, 4), key=Key("D", "major"))
+    ids, open_bar = continuation._primer_ids(primer.transpose(-2))
+    new = [VOCAB.stoi["p96"], VOCAB.stoi["d48"], VOCAB.stoi["p90"], VOCAB.stoi["d48"], VOCAB.bar]
+    for shift in (-2, 0):
+        out = continuation._assemble(primer, new, ids, open_bar, shift)
+        assert out.bars[:1] == primer.bars
+        assert [n.pitch for n in out.bars[1].notes] == [96 - shift, 90 - shift]
+        assert out.bars[1].is_full
+
+
+def test_cached_primer_run_matches_a_fresh_one(random_ckpt):
+    primer = _primer((3, 4), True)
+    a = continuation.continue_tune(primer, 2, candidates=3, seed=4, checkpoint=random_ckpt)
+    continuation.forget_primer()
+    b = continuation.continue_tune(primer, 2, candidates=3, seed=4, checkpoint=random_ckpt)
+    assert [t.bars for t in a] == [t.bars for t in b]
