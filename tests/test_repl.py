@@ -26,14 +26,7 @@ from st4rt_repl.repl.app import run_interactive, script_blocks
 from st4rt_repl.session import Session, sessions_dir
 
 ST4RT = str(Path(sys.executable).with_name("st4rt"))
-KESH = """X:1
-T:The Kesh
-M:6/8
-L:1/8
-K:G
-D|GAG GAB|ABA ABd|edd gdd|edB dBA|
-GAG GAB|ABA ABd|edd gdB|AGF G2|]
-"""
+from tunes import KESH  # noqa: E402  (tests/ is on sys.path)
 PASTE = "\x1b[200~" + KESH + "\x1b[201~"     # what a terminal sends for a bracketed paste
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]")
 

@@ -14,14 +14,7 @@ from st4rt_repl.session import (CommandError, Session, list_sessions, sessions_d
                                 tune_from_json, tune_to_json)
 from st4rt_repl.tune import Bar, Key, Note, Tune
 
-KESH = """X:1
-T:The Kesh
-M:6/8
-L:1/8
-K:G
-D|GAG GAB|ABA ABd|edd gdd|edB dBA|
-GAG GAB|ABA ABd|edd gdB|AGF G2|]
-"""
+from tunes import KESH  # noqa: E402  (tests/ is on sys.path)
 
 
 @pytest.fixture(autouse=True)
