@@ -530,7 +530,11 @@ class _Lexer:
             self.features.append(_Feature(ENDING, text=ending))
 
     def inline_field(self, token: str, line_no: int, col: int, voices: "_Voices"):
-        name, value = token[1], token[3:].rstrip("]")
+        self.field(token[1], token[3:].rstrip("]"), line_no, col + 3, voices)
+
+    def field(self, name: str, value: str, line_no: int, col: int, voices: "_Voices"):
+        """A V:, P:, K:, M: or L: field met in the body, inline or on its own line;
+        `col` is the column of its value (for error messages)."""
         if name == "V":
             voices.switch(value, self)
         elif name == "P":
@@ -538,7 +542,7 @@ class _Lexer:
         elif not self.active:
             return
         elif name == "K":
-            self.set_key(value, line_no, col + 3)
+            self.set_key(value, line_no, col)
         elif name == "M":
             self.set_meter(value)
         elif name == "L":
@@ -874,19 +878,7 @@ def parse_tune(text: str, *, source: str = "<paste>", first_line: int = 1) -> tu
         line_no = first_line + i
         m = _FIELD_LINE.match(raw)
         if m:
-            name, value = m.group(1), m.group(2).split("%", 1)[0]
-            if name == "V":
-                voices.switch(value, lexer)
-            elif name == "P":
-                lexer.part_label(value, voices)
-            elif not lexer.active:
-                continue
-            elif name == "K":
-                lexer.set_key(value, line_no, m.start(2) + 1)
-            elif name == "M":
-                lexer.set_meter(value)
-            elif name == "L":
-                lexer.set_unit(value)
+            lexer.field(m.group(1), m.group(2).split("%", 1)[0], line_no, m.start(2) + 1, voices)
             continue
         music = raw.split("%", 1)[0] if "%" in raw else raw
         lexer.music(music, line_no, voices)
