@@ -264,8 +264,14 @@ def test_cache_resumes_and_rebuild_is_up_to_date(tmp_path):
 
 
 def test_killed_build_leaves_whole_cache_and_resumes(tmp_path):
-    tunes = {f"t{i:02d}.abc": AIR.replace("T:Hills of Home", f"T:Air {i}").replace("B c d", f"B c {c}")
-             for i, c in enumerate("defgabDEFGAB")}
+    # Each file holds one long tune (the air's 8 bars 200 times, ~0.1 s to parse) so that a file
+    # takes far longer than the 20 ms polling below: the kill always lands mid-build.  With short
+    # tunes the whole build could finish before the first poll saw the cache.
+    def long_air(i: int, c: str) -> str:
+        head, body = AIR.replace("T:Hills of Home", f"T:Air {i}").replace("B c d", f"B c {c}") \
+                        .rstrip("\n").rsplit("\n", 1)
+        return head + "\n" + (body.replace("|]", "|") + "\n") * 200
+    tunes = {f"t{i:02d}.abc": long_air(i, c) for i, c in enumerate("defgabDEFGAB")}
     d = write_tunes(tmp_path / "many", tunes)
     out = tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
