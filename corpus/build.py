@@ -146,7 +146,7 @@ def _intern_tune(t, notes: dict, bars: dict, fracs: dict):
             d = fracs.setdefault(n.duration, n.duration)
             n2 = n if n.duration is d else replace(n, duration=d)
             nn.append(notes.setdefault(n2, n2))
-        b2 = Bar(tuple(nn), b.meter)
+        b2 = replace(b, notes=tuple(nn))
         out.append(bars.setdefault(b2, b2))
     return replace(t, bars=tuple(out))
 
@@ -171,7 +171,7 @@ class _Sharer:
     def _bar(self, b):
         hit = self.by_id.get(id(b))
         if hit is None:
-            hit = self.by_id[id(b)] = (b, Bar(tuple(self._note(n) for n in b.notes), b.meter))
+            hit = self.by_id[id(b)] = (b, replace(b, notes=tuple(self._note(n) for n in b.notes)))
         return hit[1]
 
     def tune(self, t):
@@ -186,8 +186,9 @@ def tune_record(tune) -> dict:
     reason = clean.reject_reason(tune)
     if reason is None:
         try:
-            tokens = np.asarray(encode(tune), np.int16)
-            wins = views.two_bar_windows(tune)
+            heard = tune.performed()      # the round-1 tokens and windows are of the melody as played
+            tokens = np.asarray(encode(heard), np.int16)
+            wins = views.two_bar_windows(heard)
         except TokenizeError as e:
             reason = f"untokenizable: {e}"
     if reason is not None:

@@ -9,7 +9,51 @@ Key(tonic='G', mode='major')
 """
 from __future__ import annotations
 
-from st4rt_repl.tune import Key, MODES, PITCH_CLASS
+from dataclasses import dataclass
+
+from st4rt_repl.errors import TuneError
+
+__all__ = ["Key", "PITCH_CLASS", "MODES", "spelled_signature", "key_signature",
+           "altered_letters", "transpose_key"]
+
+# Pitch class of each tonic spelling we accept (ABC and music21 spellings).
+PITCH_CLASS = {
+    "C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "Fb": 4, "E#": 5,
+    "F": 5, "F#": 6, "Gb": 6, "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10,
+    "B": 11, "Cb": 11, "B#": 0,
+}
+# Mode name -> semitones of its tonic above the relative major's tonic.
+MODES = {"major": 0, "dorian": 2, "phrygian": 4, "lydian": 5, "mixolydian": 7,
+         "minor": 9, "locrian": 11}
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    """A key: tonic spelling ('D', 'Bb', 'F#') and mode ('major', 'dorian', ...).
+
+    >>> Key('E', 'minor').relative_major_pc, Key('A', 'mixolydian').tonic_pc
+    (7, 9)
+    """
+    tonic: str = "C"
+    mode: str = "major"
+
+    def __post_init__(self):
+        if self.tonic not in PITCH_CLASS:
+            raise TuneError(f"unknown key tonic {self.tonic!r} (use A-G with # or b: "
+                            f"'D', 'Bb', 'F#')")
+        if self.mode not in MODES:
+            raise TuneError(f"unknown mode {self.mode!r} (one of {', '.join(MODES)})")
+
+    @property
+    def tonic_pc(self) -> int:
+        return PITCH_CLASS[self.tonic] % 12
+
+    @property
+    def relative_major_pc(self) -> int:
+        return (self.tonic_pc - MODES[self.mode]) % 12
+
+    def __str__(self) -> str:
+        return f"{self.tonic} {self.mode}"
 
 # Major-key tonics by number of sharps (+) / flats (-), -7..7.
 _MAJOR_BY_FIFTHS = {-7: "Cb", -6: "Gb", -5: "Db", -4: "Ab", -3: "Eb", -2: "Bb", -1: "F",

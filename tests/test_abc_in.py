@@ -30,8 +30,8 @@ def midi(name: str) -> int:
 
 
 def pitches(body: str, head: str = HEAD) -> list[int]:
-    """The pitches heard (ties merged, rests dropped) for a tune body."""
-    return [p for _, _, p in read_abc_text(head + body + "\n").tune.sounding()]
+    """The pitches heard (repeats unfolded, ties merged, rests dropped) for a tune body."""
+    return [p for _, _, p in read_abc_text(head + body + "\n").tune.performed().sounding()]
 
 
 def names(*ns: str) -> list[int]:
@@ -39,8 +39,8 @@ def names(*ns: str) -> list[int]:
 
 
 def heard(body: str, head: str = HEAD) -> list[tuple[str, int]]:
-    """(duration as a string, pitch) of each sounding note."""
-    return [(str(d), p) for _, d, p in read_abc_text(head + body + "\n").tune.sounding()]
+    """(duration as a string, pitch) of each note heard (repeats unfolded)."""
+    return [(str(d), p) for _, d, p in read_abc_text(head + body + "\n").tune.performed().sounding()]
 
 
 # ----- (a) repeats, parts and endings ------------------------------------------------
@@ -104,13 +104,18 @@ def test_header_part_order_ignores_its_comment():
     assert pitches(body, head) == a + b + a
 
 
-def test_unfolded_tune_has_the_right_bar_count_and_pickup():
+def test_written_bars_are_counted_once_and_performed_bars_unfold():
     head = "X:1\nT:Reel\nM:4/4\nL:1/8\nK:D\n"
     body = "A|:d2 fd A2 FA|d2 fd e4|d2 fd A2 FA|1 B2 GB A3 A:|2 B2 GB A4||"
     t = read_abc_text(head + body + "\n").tune
     assert t.pickup and t.bar(0).notes[0].pitch == midi("A4")
-    assert t.num_bars == 8
-    assert all(b.is_full for b in t.bars[1:])
+    assert t.num_bars == 5                        # as written: 3 bars + two endings
+    assert t.bar(1).repeat_start and t.bar(4).barline == ":|" and t.bar(5).barline == "||"
+    assert (t.bar(4).ending, t.bar(5).ending) == ("1", "2")
+    assert t.played_order() == [0, 1, 2, 3, 4, 1, 2, 3, 5]
+    heard = t.performed()
+    assert heard.pickup and heard.num_bars == 8
+    assert all(b.is_full for b in heard.bars[1:])
 
 
 # ----- (b) accidentals ----------------------------------------------------------------

@@ -1,31 +1,32 @@
-"""ABC text -> Tune, read the way abc2midi (the reference implementation) plays it.
+"""ABC text -> Tune as written, read the way abc2midi (the reference implementation) plays it.
 
 music21 is tolerant and silently wrong on folk ABC (a ``:|`` with no ``|:``,
 ``P:`` part orders, ``::``, multi-pass endings, bar-scoped accidentals, ``&``
 overlays), so this module reads ABC itself, in three plain steps:
 
-1. *lex* the tune's body, in written order, into features: notes with their pitch
-   and exact duration already decided (key signature; an accidental holds to the
-   end of its bar, for that letter in every octave as abc2midi does; ``L:``;
-   broken rhythm; tuplets; a chord becomes its top note; ties), rests, bar lines,
-   endings, part labels and meter changes.  Grace notes, decorations, chord
-   symbols, lyrics, voices other than the first and ``&`` overlays are dropped;
-2. *unfold* repeats, endings and the ``P:`` part order by walking the features as
-   abc2midi's player does, including its repair of a ``:|`` that has no ``|:``
-   (repeat from the previous ``:|`` or ``||``, else from the start);
-3. *bar* the result with `st4rt_repl.formats.m21.rebar` (pickup, full bars, the
-   meter in force per bar).
+1. *lex* the tune's body, in written order, into features (`st4rt_repl.form`):
+   notes with their pitch and exact duration already decided (key signature; an
+   accidental holds to the end of its bar, for that letter in every octave as
+   abc2midi does; ``L:``; broken rhythm; tuplets; a chord becomes its top note;
+   ties), rests, bar lines, endings, part labels, chord symbols, meter and key
+   changes.  Grace notes, decorations, annotations, lyrics, voices other than the
+   first and ``&`` overlays are dropped;
+2. *repair* the repeats the way abc2midi does before it plays (a ``:|`` with no
+   ``|:`` repeats from the previous ``:|`` or ``||``, else from the start), so the
+   written form states every repeat it implies;
+3. *bar* the features as written (`written_bars`): one `Bar` per written bar with
+   its barline, repeat sign, ending, part label and chord symbols.
 
-On all 12,943 tunes of music21's bundled folk collections this reproduces
-abc2midi's melody exactly on 99.9 % (music21: ~55 %), at ~2-6 ms a tune
-(music21's parse alone: ~50-100 ms); see bench/compare_abc2midi.py and
-bench/bench_import.py.
+`Tune.performed` then unfolds repeats, endings and the ``P:`` order exactly as
+abc2midi plays them.  On all 12,945 playable tunes of music21's bundled folk
+collections the performed melody equals abc2midi's on all but one (see
+bench/compare_abc2midi.py), at a few ms a tune (music21's parse alone: ~50-100 ms).
 
 >>> r = read_abc_text("X:1\\nT:Scale\\nM:2/4\\nL:1/8\\nK:F\\nA|:B_EE c:|\\n")
->>> [n.pitch for _, n in r.tune.notes()]
+>>> [n.pitch for _, n in r.tune.notes()], r.tune.num_bars, r.tune.barline_after(1)
+([69, 70, 63, 63, 72], 1, ':|')
+>>> [n.pitch for _, n in r.tune.performed().notes()]
 [69, 70, 63, 63, 72, 70, 63, 63, 72]
->>> r.tune.pickup, r.tune.num_bars
-(True, 2)
 """
 from __future__ import annotations
 
@@ -33,17 +34,19 @@ import re
 from fractions import Fraction
 from pathlib import Path
 
+from st4rt_repl.form import (BAR, BAR_REP, CHORD, DOUBLE, DOUBLE_REP, ENDING, KEY, MAX_PLAYED_NOTES,
+                             METER, NOTE, PART, REP_BAR, REST, SINGLE, Feature as _Feature,
+                             repair_repeats)
 from st4rt_repl.formats import InputError, LoadResult
-from st4rt_repl.tune import Key, Meter, Note, Tune, TuneError
+from st4rt_repl.tune import Bar, Key, Meter, Note, Tune, TuneError, meter_for_length
 
 __all__ = ["PARSER_VERSION", "read_abc_text", "read_abc_file", "split_tunes", "decode_abc",
            "parse_tune", "parse_key", "abc_text", "MAX_TEXT_CHARS", "MAX_TUNE_CHARS"]
 
-PARSER_VERSION = "abc-1"   # bump whenever the reader's output could change (corpus cache key)
+PARSER_VERSION = "abc-2"   # bump whenever the reader's output could change (corpus cache key)
 
 MAX_TEXT_CHARS = 20_000_000   # a whole pasted/opened file; more is refused at once
 MAX_TUNE_CHARS = 200_000      # one tune (the longest real folk tunes are ~10 k characters)
-MAX_PLAYED_NOTES = 50_000     # after unfolding repeats and parts
 
 _X = re.compile(r"^X:[ \t]*(\S*)", re.M)
 
@@ -277,26 +280,6 @@ def _expand_parts(spec: str) -> str:
 
 # ----- lexing the body -------------------------------------------------------------
 
-# feature kinds
-NOTE, REST, BAR, ENDING, PART, METER, TUPLET = range(7)
-# bar kinds, as abc2midi names them
-SINGLE, DOUBLE, BAR_REP, REP_BAR, DOUBLE_REP = "|", "||", "|:", ":|", "::"
-
-
-class _Feature:
-    """One thing in the body, in written order (a small mutable record)."""
-    __slots__ = ("kind", "pitch", "duration", "tie", "line", "text", "meter", "chord")
-
-    def __init__(self, kind: int, pitch: int | None = None, duration: Fraction = Fraction(0),
-                 tie: bool = False, line: int = 0, text: str = "", meter: Meter | None = None,
-                 chord: bool = False):
-        self.kind, self.pitch, self.duration, self.tie = kind, pitch, duration, tie
-        self.chord = chord      # a chord (its top note): broken rhythm does not check lengths
-        self.line = line        # diatonic step of the written note (letter + octave): for ties
-        self.text = text        # bar kind, ending list or part label
-        self.meter = meter
-
-
 # One token of a music line, tried at each position in this order.  The bar lines
 # follow abc2midi's reader exactly: "||:" is "||" then a dotted bar (no repeat),
 # ":|:" is ":|" then a dotted bar, "[|]" is "[|" then a stray "]".
@@ -318,6 +301,9 @@ _TOKEN = re.compile(r"""
  | (?P<broken>[<>]+)
  | (?P<overlay>&)
 """, re.X)
+# A chord symbol: a root A-G (or "N.C."), optionally in parentheses (an alternative chord).
+_CHORD_SYMBOL = re.compile(r"^(?:N\.?C\.?|\(?[A-G][#b]?(?:maj|min|dim|aug|sus|add|m|M|\+|-|o|°|ø|\d|#|b|\(|\))*"
+                           r"(?:/[A-Ga-g][#b]?)?\)?)$")
 _BARS = {"|:": BAR_REP, "||": DOUBLE, "|]": DOUBLE, "::": DOUBLE_REP, ":": DOUBLE}
 
 _STEP = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -403,9 +389,12 @@ class _Lexer:
     # -- fields that change the reading
     def set_key(self, value: str, line: int, col: int):
         try:
-            _, sig, notes = parse_key(value)
+            key, sig, notes = parse_key(value)
         except ValueError as e:
             raise InputError(self.source, e.args[0], line, col + e.args[1]) from None
+        change = _Feature(KEY)
+        change.key = key
+        self.features.append(change)
         self.key_sig = sig
         self.notes += notes
         self.bar_acc.clear()
@@ -431,7 +420,11 @@ class _Lexer:
                 continue
             pos = m.end()
             kind = m.lastgroup
-            if kind == "skip" or kind == "string" or kind == "deco" or kind == "grace":
+            if kind == "string":
+                if self.active and not self.in_overlay and self.chord is None:
+                    self.chord_symbol(m.group(0))
+                continue
+            if kind == "skip" or kind == "deco" or kind == "grace":
                 continue
             if kind == "field":
                 self.inline_field(m.group(0), line_no, m.start() + 1, voices)
@@ -457,7 +450,7 @@ class _Lexer:
                 meter = self.meter or (4, 4)
                 self._add_timed(_Feature(REST, duration=Fraction(4 * meter[0], meter[1]) * bars))
             elif kind == "chordon":
-                self.chord = [None, None, 0, False]   # top pitch, first length, its line, tied
+                self.chord = [None, None, 0, False, ""]   # top pitch, first length, line, tied, letter
             elif kind == "chordoff":
                 self.chord_off(m)
             elif kind == "tie":
@@ -483,13 +476,23 @@ class _Lexer:
     def note(self, m):
         pitch, line = self._pitch(m.group("acc"), m.group("letter"), m.group("oct"))
         length = _length(m.group("num"), m.group("slashes")) * self.unit * 4
+        letter = m.group("letter").upper()
         if self.chord is not None:
             if self.chord[1] is None:
                 self.chord[1] = length
             if self.chord[0] is None or pitch > self.chord[0]:
-                self.chord[0], self.chord[2] = pitch, line
+                self.chord[0], self.chord[2], self.chord[4] = pitch, line, letter
             return
-        self._add_timed(_Feature(NOTE, pitch, self._timed(length), line=line))
+        f = _Feature(NOTE, pitch, self._timed(length), line=line)
+        f.letter = letter
+        self._add_timed(f)
+
+    def chord_symbol(self, text: str):
+        """A quoted string: a chord symbol ("G", "D7", "Am/C", "(Em)") is kept, annotations
+        ("^text", "_text", "<text", ">text", "@text") are not."""
+        inner = text.strip('"').strip()
+        if _CHORD_SYMBOL.match(inner):
+            self.features.append(_Feature(CHORD, text=inner))
 
     def chord_off(self, m):
         chord, self.chord = self.chord, None
@@ -498,7 +501,9 @@ class _Lexer:
         given = _length(m.group("cnum"), m.group("cslashes"))
         # "[CE]2" lasts 2 units whatever its notes say; "[C2E2]" lasts its first note
         dur = chord[1] if given == 1 else given * self.unit * 4
-        self._add_timed(_Feature(NOTE, chord[0], self._timed(dur), chord[3], line=chord[2], chord=True))
+        f = _Feature(NOTE, chord[0], self._timed(dur), chord[3], line=chord[2], chord=True)
+        f.letter = chord[4]
+        self._add_timed(f)
 
     def broken_rhythm(self, arrows: str):
         if self.last_note is None:
@@ -518,14 +523,16 @@ class _Lexer:
         elif token.startswith(":|"):
             self.add_bar(REP_BAR, m.group("bar2"))
         elif token in _BARS:
-            self.add_bar(_BARS[token])
+            self.add_bar(_BARS[token], written=token)
         else:                                   # "|" or "|2"
             self.add_bar(SINGLE, m.group("bar1"))
 
-    def add_bar(self, kind: str, ending: str | None = None):
+    def add_bar(self, kind: str, ending: str | None = None, written: str = ""):
         self.in_overlay = False
         self.bar_acc.clear()
-        self.features.append(_Feature(BAR, text=kind))
+        f = _Feature(BAR, text=kind)
+        f.letter = "|]" if written == "|]" else ""    # a final bar is drawn as one
+        self.features.append(f)
         if ending:
             self.features.append(_Feature(ENDING, text=ending))
 
@@ -586,140 +593,6 @@ def _resolve_ties(features: list[_Feature]) -> None:
                 break
 
 
-# ----- unfolding, as abc2midi plays --------------------------------------------------
-
-def _in_list(spec: str, passno: int) -> bool:
-    for part in spec.split(","):
-        if "-" in part:
-            a, _, b = part.partition("-")
-            if a.isdigit() and b.isdigit() and int(a) <= passno <= int(b):
-                return True
-        elif part.isdigit() and int(part) == passno:
-            return True
-    return False
-
-
-def _repair_repeats(fs: list[_Feature], with_parts: bool, single_voice: bool) -> list[_Feature]:
-    """abc2midi's fix-ups of missing start repeats, before it plays."""
-    # (1) a ':|' or '::' with no '|:' before it in its part: '|:' at the part's start
-    out: list[_Feature] = [_Feature(BAR, text=DOUBLE)]
-    start, found = 1, False
-    inserts: list[int] = []
-    for f in fs:
-        out.append(f)
-        if f.kind == PART and with_parts:
-            start, found = len(out), False
-        elif f.kind == BAR:
-            if f.text == BAR_REP:
-                found = True
-            elif f.text in (REP_BAR, DOUBLE_REP) and not found:
-                inserts.append(start)
-                found = True
-    for pos in reversed(inserts):
-        out.insert(pos, _Feature(BAR, text=BAR_REP))
-    if with_parts or not single_voice:
-        return out
-    # (2) fixreps: a ':|' after a ':|' repeats from it (or from the last '||')
-    rep_point, expect, plays = 0, False, 0
-
-    def place_start(j):
-        f = out[j]
-        if f.kind != BAR:
-            return
-        if f.text in (SINGLE, DOUBLE):
-            f.text = BAR_REP
-        elif f.text == REP_BAR:
-            f.text = DOUBLE_REP
-
-    for j, f in enumerate(out):
-        if f.kind == BAR:
-            if f.text == DOUBLE:
-                rep_point = j
-            elif f.text == BAR_REP:
-                if expect:       # '|: .. |:' : the second becomes '::'
-                    f.text = DOUBLE_REP if f.text == BAR_REP else f.text
-                expect = True
-            elif f.text == REP_BAR:
-                if not expect and plays < 1:
-                    place_start(rep_point)
-                expect = False
-                rep_point = j
-            elif f.text == DOUBLE_REP:
-                if not expect:
-                    place_start(rep_point)
-                expect = True
-        elif f.kind == ENDING:
-            if plays == 0 and not expect:
-                place_start(rep_point)
-            plays += 1
-    return out
-
-
-_SKIP_TO = (REP_BAR, BAR_REP, DOUBLE)   # where a skipped ending ends ('::' is not one: abc2midi)
-
-
-def _play(fs: list[_Feature], order: str | None) -> list[_Feature]:
-    """The features in the order they sound: repeats, endings and parts unfolded."""
-    part_start: dict[str, int] = {}
-    for j, f in enumerate(fs):
-        if f.kind == PART:
-            part_start[f.text] = j
-    n = len(fs)
-    played: list[_Feature] = []
-    j, passno, maxpass, expect, saved = 0, 1, 2, False, 0
-    partno = -1
-    budget = MAX_PLAYED_NOTES * 4 + 10 * n
-    while j < n:
-        budget -= 1
-        if budget < 0:
-            raise TuneError("the tune's repeats unfold to more than "
-                            f"{MAX_PLAYED_NOTES:,} notes")
-        f = fs[j]
-        k = f.kind
-        if k in (NOTE, REST, METER):
-            played.append(f)
-        elif k == BAR:
-            t = f.text
-            played.append(f)
-            if t == BAR_REP:
-                saved, expect, passno, maxpass = j, True, 1, 2
-            elif t == REP_BAR:
-                if passno == 1:
-                    if expect:
-                        passno += 1
-                        j, expect = saved, False
-                elif passno < maxpass:
-                    expect = False
-                    passno += 1
-                    j = saved
-            elif t == DOUBLE_REP:
-                if passno > 1:
-                    saved, expect, passno, maxpass = j, True, 1, 2
-                elif not expect:
-                    saved, expect, passno = j, True, 1
-                else:
-                    j = saved
-                    passno += 1
-        elif k == ENDING:
-            current = passno if (expect or passno > 1) else 1
-            if not _in_list(f.text, current):
-                j += 1
-                while j < n and not (fs[j].kind == BAR and fs[j].text in _SKIP_TO) \
-                        and fs[j].kind not in (PART, ENDING):
-                    j += 1
-                if j < n and fs[j].kind == PART:
-                    j -= 1
-            elif maxpass < 4:
-                maxpass = passno + 1
-        elif k == PART and order is not None:
-            partno += 1
-            while partno < len(order) and order[partno] not in part_start:
-                partno += 1
-            j = n if partno >= len(order) else part_start[order[partno]]
-        j += 1
-    return played
-
-
 class _Voices:
     """Which voice the lexer is reading; only the first voice is kept (abc2midi's track 1)."""
 
@@ -738,40 +611,6 @@ class _Voices:
     def back_to_main(self, lexer: _Lexer) -> None:
         lexer.active = True
         lexer.in_overlay = False
-
-
-def _measures(played: list[_Feature], meter: Meter) -> list[tuple[Meter, list[Note]]]:
-    """Cut the played features at bar lines: (meter in force, notes) per measure.
-
-    A tie survives only into the next played note of the same pitch (a tie written
-    before a repeat sign may be followed by the start of the repeat).
-    """
-    flat: list[list] = []            # [pitch, duration, tie, measure number]
-    meters: list[Meter] = []
-    pending = meter
-    open_measure = False
-    for f in played:
-        k = f.kind
-        if (k == NOTE or k == REST) and f.duration > 0:
-            if not open_measure:
-                meters.append(pending)
-                open_measure = True
-            flat.append([f.pitch, f.duration, f.tie, len(meters) - 1])
-        elif k == BAR:
-            open_measure = False
-        elif k == METER:
-            pending = f.meter or (4, 4)
-    if len(flat) > MAX_PLAYED_NOTES:
-        raise TuneError(f"the tune unfolds to {len(flat):,} notes (the limit is {MAX_PLAYED_NOTES:,})")
-    for a, b in zip(flat, flat[1:]):
-        if a[2] and (b[0] is None or b[0] != a[0]):
-            a[2] = False
-    if flat:
-        flat[-1][2] = False
-    out: list[tuple[Meter, list[Note]]] = [(m, []) for m in meters]
-    for pitch, dur, tie, k in flat:
-        out[k][1].append(Note(pitch, dur, tie))
-    return out
 
 
 _ESCAPE = re.compile(r"\\([`'^\"~=o,])([A-Za-z])|\\(ss|ae|AE|oe|OE|aa|AA|o/|O/)")
@@ -809,7 +648,6 @@ _PROPAGATE = re.compile(r"^\s*%%propagate-accidentals\s+(not|octave|pitch)")
 
 def parse_tune(text: str, *, source: str = "<paste>", first_line: int = 1) -> tuple[Tune, list[str]]:
     """One tune's ABC text -> (Tune, notes for the user)."""
-    from st4rt_repl.formats.m21 import rebar
     lines = text.splitlines()
     title = None
     meter: Meter | None = (4, 4)
@@ -888,22 +726,137 @@ def parse_tune(text: str, *, source: str = "<paste>", first_line: int = 1) -> tu
         raise InputError(source, "the tune has no notes", first_line)
     _resolve_ties(features)
     single_voice = len(voices.seen) <= 1
-    features = _repair_repeats(features, order is not None, single_voice)
-    if order is not None:
-        features.append(_Feature(PART, text=" "))
-    played = _play(features, order)
-
-    measures = _measures(played, meter or (4, 4))
-    for _, notes_ in measures:
-        for x in notes_:
+    features = repair_repeats(features, order is not None, single_voice)
+    bars, pickup = written_bars(features, meter, key)
+    for b in bars:
+        for x in b.notes:
             if x.pitch is not None and not 0 <= x.pitch <= 127:
                 raise InputError(source, f"a note is outside the MIDI range (MIDI {x.pitch})", first_line)
-    bars, pickup = rebar(measures)
     if not bars:
         raise InputError(source, "the tune has no notes", first_line)
     tempo = 120
     if tempo_field is not None:
         tempo = _parse_tempo(tempo_field, unit) or 120
     head_meter = bars[1].meter if pickup and len(bars) > 1 else bars[0].meter
-    tune = Tune(tuple(bars), head_meter, key, title=title or "Untitled", tempo=tempo, pickup=pickup)
+    tune = Tune(tuple(bars), head_meter, key, title=title or "Untitled", tempo=tempo, pickup=pickup,
+                parts=order or "")
+    tune.performed()        # refuses a tune whose repeats unfold past MAX_PLAYED_NOTES
     return tune, lexer.notes
+
+
+# ----- written bars ---------------------------------------------------------------------
+
+_BARLINE = {SINGLE: "|", DOUBLE: "||", REP_BAR: ":|", DOUBLE_REP: ":|", BAR_REP: "|"}
+_STRENGTH = {"|": 0, "||": 1, "|]": 2, ":|": 3}
+
+
+def written_bars(features: list[_Feature], meter: Meter | None, key: Key) -> tuple[list[Bar], bool]:
+    """The bars as written, from the features in written order; returns (bars, has_pickup).
+
+    A bar is what lies between two written barlines.  A part label, ending or key
+    change opens a new bar.  A bar longer than its meter (a missing barline, a
+    multi-bar rest ``Z4``) is cut into full bars with ties; shorter bars stay as
+    written (pickups; a part's last bar).  Under ``M:none`` each bar keeps its own
+    length and takes a meter that fits it.
+
+    >>> t = parse_tune('X:1\\nM:2/4\\nL:1/8\\nK:G\\nD2|:"G"G2B2|[1A4:|[2A2B2|]\\n')[0]
+    >>> [(b.repeat_start, b.ending, b.barline, b.chords) for b in t.bars]
+    [(False, '', '|', ()), (True, '', '|', ((Fraction(0, 1), 'G'),)), (False, '1', ':|', ()), (False, '2', '|]', ())]
+    >>> t.played_order()
+    [0, 1, 2, 1, 3]
+    """
+    bars: list[Bar] = []
+    notes: list[Note] = []
+    chords: list[tuple[Fraction, str]] = []
+    form = {"repeat_start": False, "ending": "", "part": ""}   # what opens the next bar
+    cur_meter, cur_key = meter, key
+    bar_meter = bar_key = None
+    pos = Fraction(0)
+
+    def close(barline: str):
+        nonlocal notes, chords, pos, form
+        if not notes:
+            return
+        m = bar_meter or (4, 4)
+        k = bar_key if bar_key != key else None
+        made = _cut(notes, chords, m if meter is not None else None, k)
+        made[0] = Bar(made[0].notes, made[0].meter, made[0].key, repeat_start=form["repeat_start"],
+                      ending=form["ending"], part=form["part"], chords=made[0].chords)
+        last = made[-1]
+        made[-1] = Bar(last.notes, last.meter, last.key, barline, last.repeat_start,
+                       last.ending, last.part, last.chords)
+        bars.extend(made)
+        notes, chords, pos = [], [], Fraction(0)
+        form = {"repeat_start": False, "ending": "", "part": ""}
+
+    for f in features:
+        k = f.kind
+        if k == NOTE or k == REST:
+            if not notes:
+                bar_meter, bar_key = cur_meter, cur_key
+            notes.append(Note(f.pitch, f.duration, f.tie, f.letter if k == NOTE else ""))
+            pos += f.duration
+        elif k == BAR:
+            kind = f.text
+            if notes:
+                close("|]" if f.letter == "|]" else _BARLINE[kind])
+            elif bars and kind != BAR_REP:
+                # a barline with no notes since the last: the stronger one stands
+                written = "|]" if f.letter == "|]" else _BARLINE[kind]
+                if _STRENGTH[written] > _STRENGTH[bars[-1].barline]:
+                    bars[-1] = Bar(*(getattr(bars[-1], n) for n in Bar.__slots__[:3]), written,
+                                   *(getattr(bars[-1], n) for n in Bar.__slots__[4:]))
+            if kind in (BAR_REP, DOUBLE_REP):
+                form["repeat_start"] = True
+        elif k == ENDING:
+            close("|")
+            form["ending"] = f.text
+        elif k == PART:
+            close("|")
+            form["part"] = f.text
+        elif k == CHORD:
+            chords.append((pos, f.text))
+        elif k == METER:
+            cur_meter = f.meter
+        elif k == KEY:
+            if notes and f.key != cur_key:
+                close("|")
+            cur_key = f.key
+    close("|")
+    if meter is None:       # M:none: every bar in a meter of its own length
+        bars = [Bar(b.notes, meter_for_length(b.duration, 8) or (4, 4), *(getattr(b, n) for n in Bar.__slots__[2:]))
+                for b in bars]
+    pickup = len(bars) > 1 and bars[0].duration < bars[0].expected
+    return bars, pickup
+
+
+def _cut(notes: list[Note], chords: list[tuple[Fraction, str]], meter: Meter | None,
+         key: Key | None) -> list[Bar]:
+    """One written bar, cut into full bars if it is longer than its meter."""
+    if meter is None:
+        return [Bar(tuple(notes), (4, 4), key, chords=tuple(chords))]
+    full = Fraction(4 * meter[0], meter[1])
+    out: list[Bar] = []
+    cur: list[Note] = []
+    start, t = Fraction(0), Fraction(0)
+    for n in notes:
+        while t + n.duration > start + full and t < start + full:
+            first = start + full - t
+            cur.append(Note(n.pitch, first, not n.is_rest, n.letter))
+            out.append(cur)
+            cur, start = [], start + full
+            n = Note(n.pitch, n.duration - first, n.tie, n.letter)
+            t += first
+        cur.append(n)
+        t += n.duration
+        if t == start + full:
+            out.append(cur)
+            cur, start = [], start + full
+    if cur:
+        out.append(cur)
+    bars = []
+    for i, ns in enumerate(out):
+        lo, hi = i * full, (i + 1) * full
+        bar_chords = tuple((o - lo, c) for o, c in chords if lo <= o < hi or (i == len(out) - 1 and o >= hi))
+        bars.append(Bar(tuple(ns), meter, key, chords=bar_chords))
+    return bars

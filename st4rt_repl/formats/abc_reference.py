@@ -138,7 +138,7 @@ def reference_notes(text: str, *, neutral: bool = True, timeout: float = 20) -> 
 
 def tune_notes(tune) -> Notes:
     """A Tune's notes as heard (ties merged, rests dropped), like `reference_notes`."""
-    return [(on, d, p) for on, d, p in tune.sounding()]
+    return [(on, d, p) for on, d, p in tune.performed().sounding()]
 
 
 @dataclass(frozen=True)

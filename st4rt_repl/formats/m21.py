@@ -13,6 +13,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from st4rt_repl.tune import Bar, Key, Meter, Note, Tune, TuneError, PITCH_CLASS, MODES
+from st4rt_repl.form import rebar
 
 MAX_UNFOLD_RATIO = 6  # an unfolded tune longer than this many times its written length is a music21 misfire
 
@@ -64,74 +65,6 @@ def _events(part):
             notes.append(Note(pitch, dur, tie))
         out.append((meter or (4, 4), notes))
     return out
-
-
-def _merge_ties(notes: list[Note]) -> list[Note]:
-    out: list[Note] = []
-    for n in notes:
-        if out and out[-1].tie and not n.is_rest and out[-1].pitch == n.pitch:
-            prev = out.pop()
-            n = Note(n.pitch, prev.duration + n.duration, n.tie)
-        out.append(n)
-    return out
-
-
-def rebar(measures: list[tuple[Meter, list[Note]]]) -> tuple[list[Bar], bool]:
-    """Cut a list of (meter, notes) measures into full bars; returns (bars, has_pickup).
-
-    >>> m = [((2, 4), [Note(60, 1)]), ((2, 4), [Note(62, 2)]), ((2, 4), [Note(64, 1)]),
-    ...      ((2, 4), [Note(65, 1)]), ((2, 4), [Note(67, 3)])]
-    >>> bars, pickup = rebar(m)
-    >>> pickup, [[(n.pitch, str(n.duration), n.tie) for n in b.notes] for b in bars]
-    (True, [[(60, '1', False)], [(62, '2', False)], [(64, '1', False), (65, '1', False)], [(67, '2', True)], [(67, '1', False)]])
-    """
-    bars: list[Bar] = []
-    pickup = False
-    cur: list[Note] = []
-    cur_meter: Meter | None = None
-    for idx, (meter, notes) in enumerate(measures):
-        if not notes:
-            continue
-        expected = Fraction(4 * meter[0], meter[1])
-        total = sum((n.duration for n in notes), Fraction(0))
-        if not bars and not cur and not pickup and total < expected and idx == 0:
-            bars.append(Bar(tuple(_merge_ties(notes)), meter))
-            pickup = True
-            continue
-        if cur_meter is None:
-            cur_meter = meter
-        cur.extend(notes)
-        # emit as many full bars as the buffer holds
-        while True:
-            exp = Fraction(4 * cur_meter[0], cur_meter[1])
-            acc, cut = Fraction(0), None
-            for i, n in enumerate(cur):
-                if acc + n.duration >= exp:
-                    cut = i
-                    break
-                acc += n.duration
-            if cut is None:
-                break
-            head, tail = cur[:cut], cur[cut + 1:]
-            n = cur[cut]
-            first = exp - acc
-            if first == n.duration:
-                head.append(n)
-            else:
-                head.append(Note(n.pitch, first, not n.is_rest))
-                tail.insert(0, Note(n.pitch, n.duration - first, n.tie))
-            bars.append(Bar(tuple(_merge_ties(head)), cur_meter))
-            cur = tail
-            cur_meter = meter
-        if not cur:
-            cur_meter = None
-    if cur:
-        bars.append(Bar(tuple(_merge_ties(cur)), cur_meter or measures[-1][0]))
-    if bars and bars[-1].notes:
-        last = bars[-1]
-        if last.notes[-1].tie:   # a tie into nothing
-            bars[-1] = Bar(last.notes[:-1] + (Note(last.notes[-1].pitch, last.notes[-1].duration),), last.meter)
-    return bars, pickup
 
 
 def tune_from_score(score, *, title: str | None = None, expand: bool = True) -> Tune:
