@@ -12,7 +12,7 @@ from pathlib import Path
 
 from st4rt_repl.tune import Tune, TuneError
 
-__all__ = ["InputError", "LoadResult", "load", "parse_abc_text", "save", "EXTENSIONS"]
+__all__ = ["InputError", "ReaderBug", "LoadResult", "load", "parse_abc_text", "save", "EXTENSIONS"]
 
 EXTENSIONS = {".abc": "abc", ".mid": "midi", ".midi": "midi", ".musicxml": "musicxml",
               ".xml": "musicxml", ".mxl": "musicxml"}
@@ -29,6 +29,18 @@ class InputError(TuneError):
             if col is not None:
                 where += f":{col}"
         super().__init__(f"{where}: {message}")
+
+
+class ReaderBug(InputError):
+    """A reader failed on input it should have handled: a bug in ST4RT+, not bad input.
+
+    It is an `InputError` so that the REPL and a corpus build carry on, but its
+    message says so, and tests that feed random input fail on it.
+    """
+
+    def __init__(self, file: str, error: Exception, line: int | None = None):
+        super().__init__(file, f"internal error while reading ({type(error).__name__}: {error}); "
+                               f"this is a bug in ST4RT+, please report it with the file", line)
 
 
 @dataclass(frozen=True)

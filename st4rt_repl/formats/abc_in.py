@@ -37,7 +37,7 @@ from pathlib import Path
 from st4rt_repl.form import (BAR, BAR_REP, CHORD, DOUBLE, DOUBLE_REP, ENDING, KEY, MAX_PLAYED_NOTES,
                              METER, NOTE, PART, REP_BAR, REST, SINGLE, Feature as _Feature,
                              repair_repeats)
-from st4rt_repl.formats import InputError, LoadResult
+from st4rt_repl.formats import InputError, LoadResult, ReaderBug
 from st4rt_repl.tune import Bar, Key, Meter, Note, Tune, TuneError, meter_for_length
 
 __all__ = ["PARSER_VERSION", "read_abc_text", "read_abc_file", "split_tunes", "decode_abc",
@@ -121,7 +121,7 @@ def read_abc_text(text: str, *, tune=None, source: str = "<paste>") -> LoadResul
     except TuneError as e:
         raise InputError(source, str(e), line) from e
     except Exception as e:  # noqa: BLE001 - a reader bug must not crash a corpus build
-        raise InputError(source, f"could not read the tune ({type(e).__name__}: {e})", line) from e
+        raise ReaderBug(source, e, line) from e
     msg = [f"tune {index + 1} of {len(tunes)}: {t.title}"] if len(tunes) > 1 else []
     return LoadResult(t, "; ".join(msg + notes))
 
@@ -324,7 +324,8 @@ def _tuplet_q(p: int, meter: Meter | None) -> int:
         return 3
     if p in (3, 6):
         return 2
-    # abc2midi: 3 when the meter's numerator is a multiple of 3 (3/4 included), else 2
+    # abc2midi: 3 when the meter's numerator is a multiple of 3 (3/4 included), else 2;
+    # it asks the header's M:, whatever M: fields follow in the body
     return 3 if meter is not None and meter[0] % 3 == 0 else 2
 
 
@@ -339,6 +340,7 @@ class _Lexer:
         self.propagate = "pitch"                  # %%propagate-accidentals not|octave|pitch
         self.unit = unit
         self.meter = meter
+        self.header_meter = meter                 # decides (5 and (7 (abc2midi's rule)
         self.notes: list[str] = []
         # rhythm state
         self.tuplet_left = 0
@@ -465,7 +467,7 @@ class _Lexer:
                 p = int(m.group("tp"))
                 if p < 1 or (not 2 <= p <= 9 and not m.group("tq")):
                     continue
-                q = int(m.group("tq") or 0) or _tuplet_q(p, self.meter)
+                q = int(m.group("tq") or 0) or _tuplet_q(p, self.header_meter)
                 r = int(m.group("tr")) if m.group("tr") else p
                 self.tuplet_factor, self.tuplet_left = Fraction(q, p), r
             elif kind == "ending":
