@@ -18,6 +18,7 @@ tune by bench/compare_abc2midi.py).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from fractions import Fraction
 
@@ -26,7 +27,7 @@ from st4rt_repl.tune import Bar, Meter, Note, Tune
 
 __all__ = ["Feature", "NOTE", "REST", "BAR", "ENDING", "PART", "METER", "KEY", "CHORD",
            "SINGLE", "DOUBLE", "BAR_REP", "REP_BAR", "DOUBLE_REP", "MAX_PLAYED_NOTES",
-           "repair_repeats", "play", "perform", "unfold", "played_order", "performed_chords",
+           "repair_repeats", "play", "is_double_repeat", "ending_over", "perform", "unfold", "played_order", "performed_chords",
            "rebar"]
 
 MAX_PLAYED_NOTES = 50_000     # after unfolding repeats and parts
@@ -198,6 +199,41 @@ def play(fs: list[Feature], order: str | None) -> list[Feature]:
 _KIND = {"|": SINGLE, "||": DOUBLE, "|]": DOUBLE, ":|": REP_BAR}
 
 
+def ending_over(bars, i: int) -> str:
+    """The volta label of the bracket bar index i lies under ('' if none)."""
+    for j in range(i, -1, -1):
+        b = bars[j]
+        if j < i and b.barline != "|":
+            return ""
+        if b.ending:
+            return b.ending
+        if b.repeat_start or b.part:
+            return ""
+    return ""
+
+
+def is_double_repeat(bars, i: int) -> bool:
+    """Whether the ``:|`` after bar index i and the ``|:`` of the next bar form one ``::`` sign.
+
+    abc2midi plays them differently in one case: after a pass beyond the second
+    (endings like ``[2,4``) a ``::`` no longer repeats, while ``:| |:`` does.  So a
+    repeat end under such an ending is written as two signs, everything else as
+    ``::``; the ABC writer asks this function too, so abc2midi hears what we play.
+
+    >>> from st4rt_repl.tune import Tune
+    >>> t = Tune.from_bars([[(60, 4)]] * 4).with_repeat(1, 3).with_repeat(4, 4)
+    >>> t = t.with_bar(2, ending="1,3").with_bar(3, ending="2,4")
+    >>> is_double_repeat(t.bars, 2), is_double_repeat(t.with_bar(3, ending="2").bars, 2)
+    (False, True)
+    """
+    b = bars[i]
+    nxt = bars[i + 1] if i + 1 < len(bars) else None
+    if b.barline != ":|" or nxt is None or not nxt.repeat_start or nxt.part:
+        return False
+    passes = [int(x) for x in re.findall(r"\d+", ending_over(bars, i))]
+    return not passes or max(passes) <= 2
+
+
 def features_of(tune: Tune) -> list[Feature]:
     """The written tune as abc2midi's features (the reverse of the reader's bar building)."""
     out: list[Feature] = [Feature(BAR, text=DOUBLE)]
@@ -214,10 +250,8 @@ def features_of(tune: Tune) -> list[Feature]:
             f = Feature(REST if n.pitch is None else NOTE, n.pitch, n.duration, n.tie, meter=b.meter)
             f.bar = i
             out.append(f)
-        kind = _KIND[b.barline]
-        nxt = bars[i + 1] if i + 1 < len(bars) else None
-        merged_start = (kind == REP_BAR and nxt is not None and nxt.repeat_start and not nxt.part)
-        end = Feature(BAR, text=DOUBLE_REP if merged_start else kind)
+        merged_start = is_double_repeat(bars, i)
+        end = Feature(BAR, text=DOUBLE_REP if merged_start else _KIND[b.barline])
         end.bar = i
         out.append(end)
     if tune.parts:

@@ -294,16 +294,8 @@ class Tune:
         A bracket starts at a bar with `Bar.ending` and runs until a barline other
         than ``|``, the next repeat sign, part label or ending.
         """
-        i = self._index(k)
-        for j in range(i, -1, -1):
-            b = self.bars[j]
-            if j < i and (b.barline != "|"):
-                return ""
-            if b.ending:
-                return b.ending
-            if b.repeat_start or b.part:
-                return ""
-        return ""
+        from st4rt_repl.form import ending_over
+        return ending_over(self.bars, self._index(k))
 
     def with_repeat(self, i: int, j: int) -> "Tune":
         """Written bars i..j wrapped in repeat signs ``|: ... :|``."""
