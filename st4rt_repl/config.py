@@ -2,7 +2,9 @@
 
 The file is written, fully commented, the first time it is needed, so users can
 find every setting in one place.  An empty setting means "work it out" (find a
-soundfont, detect the audio system, use the tune's own tempo).
+soundfont, detect the audio system, use the tune's own tempo).  What "work it
+out" resolves to on this machine is `playback.show_config` (playback imports
+this module, never the other way round).
 
 >>> c = parse_config('instrument = "fiddle"\\ntempo = 96\\n')
 >>> c.program, c.tempo, c.audio_driver
@@ -23,8 +25,8 @@ from pathlib import Path
 from st4rt_repl import paths
 from st4rt_repl.formats import InputError
 
-__all__ = ["Config", "ConfigError", "load_config", "parse_config", "show_config",
-           "instrument_program",
+__all__ = ["Config", "ConfigError", "load_config", "parse_config", "instrument_program",
+           "DEFAULT_RENDERS_FILES", "DEFAULT_RENDERS_MB",
            "DEFAULT_CONFIG_TEXT", "GM_INSTRUMENTS", "AUDIO_DRIVERS", "DEFAULT_GAIN"]
 
 # fluidsynth's master gain for renders and live play.  Measured with FluidR3_GM on an
@@ -32,6 +34,10 @@ __all__ = ["Config", "ConfigError", "load_config", "parse_config", "show_config"
 # 0.05, gain 1.0 peaks at 0.19-0.32 across piano, accordion, fiddle, flute, whistle,
 # bagpipe, so 2.5 puts them at 0.5-0.8.  A louder render is scaled down, never clipped.
 DEFAULT_GAIN = 2.5
+
+# The render cache: a 30 s reel is ~5 MB of WAV, a long set ~15 MB.
+DEFAULT_RENDERS_FILES = 20
+DEFAULT_RENDERS_MB = 200
 
 # General MIDI programs (0-based) for instruments folk tunes are played on.
 GM_INSTRUMENTS = {
@@ -71,6 +77,14 @@ tempo = 0
 
 # fluidsynth master gain (0 < gain <= 10); {DEFAULT_GAIN} gives peaks around 0.5-0.8.
 gain = {DEFAULT_GAIN}
+
+# Play the tune's chord symbols as a quiet accompaniment (MIDI, WAV and play).
+chords = true
+
+# `play` keeps its WAV and MIDI files in data/renders; the oldest go once there are
+# more than renders_max_files files or more than renders_max_mb megabytes.
+renders_max_files = {DEFAULT_RENDERS_FILES}
+renders_max_mb = {DEFAULT_RENDERS_MB}
 """
 
 
@@ -87,6 +101,9 @@ class Config:
     program: int = 0             # General MIDI program, 0-based (0 = piano)
     tempo: int = 0               # 0 = the tune's own tempo
     gain: float = DEFAULT_GAIN
+    chords: bool = True          # chord symbols as an accompaniment track
+    renders_max_files: int = DEFAULT_RENDERS_FILES
+    renders_max_mb: int = DEFAULT_RENDERS_MB
     source: str = ""             # the file these came from ("" = defaults)
 
 
@@ -130,7 +147,8 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         line = _line_of(text, key)
         raise ConfigError(source, message, line, 1 if line else None)
 
-    known = {"soundfont", "audio_driver", "midi_port", "instrument", "tempo", "gain"}
+    known = {"soundfont", "audio_driver", "midi_port", "instrument", "tempo", "gain", "chords",
+             "renders_max_files", "renders_max_mb"}
     for key in data:
         if key not in known:
             fail(key, f"unknown setting {key!r}; known: {', '.join(sorted(known))}")
@@ -163,6 +181,16 @@ def parse_config(text: str, *, source: str = "<config>") -> Config:
         if isinstance(gain, bool) or not isinstance(gain, (int, float)) or not 0 < gain <= 10:
             fail("gain", "gain must be a number above 0 and at most 10")
         values["gain"] = float(gain)
+    if "chords" in data:
+        if not isinstance(data["chords"], bool):
+            fail("chords", "chords must be true or false")
+        values["chords"] = data["chords"]
+    for key in ("renders_max_files", "renders_max_mb"):
+        if key in data:
+            v = data[key]
+            if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= 100000:
+                fail(key, f"{key} must be a whole number 1..100000")
+            values[key] = v
     return Config(source=source, **values)
 
 
@@ -182,31 +210,3 @@ def load_config(path: str | Path | None = None, *, create: bool = True) -> Confi
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(str(path), f"cannot read: {e}") from None
     return parse_config(text, source=str(path))
-
-
-def show_config(config: Config | None = None) -> str:
-    """The settings in force, one per line, with what "auto" resolves to here."""
-    cfg = config if config is not None else load_config()
-    from st4rt_repl import playback
-    try:
-        sf = str(playback.find_soundfont(cfg))
-    except playback.PlaybackError as e:
-        sf = f"(none: {e})"
-    if not cfg.soundfont:
-        sf = f'"" -> {sf}'
-    driver = cfg.audio_driver
-    if driver == "auto":
-        driver = f'auto -> {playback.detect_audio_driver(cfg) or "none (no audio device found)"}'
-    tempo = str(cfg.tempo) if cfg.tempo else "0 (the tune's own)"
-    names = sorted(n for n, p in GM_INSTRUMENTS.items() if p == cfg.program)
-    lines = [
-        f"config file  {cfg.source or '(defaults)'}",
-        f"soundfont    {sf}",
-        f"audio_driver {driver}",
-        f"midi_port    {cfg.midi_port or '(none: play through the audio device)'}",
-        f"instrument   {cfg.program}" + (f" ({'/'.join(names)})" if names else ""),
-        f"tempo        {tempo}",
-        f"gain         {cfg.gain:g}",
-    ]
-    return "\n".join(lines)
-

@@ -15,6 +15,8 @@ D4 │●━      │        │
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from rich.console import Console, Group, RenderableType
@@ -24,13 +26,14 @@ from rich.text import Text
 from st4rt_repl.engine import Proposal
 from st4rt_repl.tune import Bar, Tune
 
-__all__ = ["abc_bars", "abc_panel", "changed_bars", "piano_roll", "render_piece", "render_proposal",
+__all__ = ["AbcBar", "split_abc_bars", "abc_bars", "abc_panel", "changed_bars", "piano_roll", "render_piece", "render_proposal",
            "render_proposals", "note_name", "text_of", "window"]
 
 CHANGED = "bold magenta"
 CHANGED_BG = "on grey15"
 KEPT = "cyan"
 GUTTER = "dim"
+MARK = "bold yellow"          # repeat signs, endings, part labels
 _SHARP_NAMES = ["C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"]
 _FLAT_NAMES = ["C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B"]
 
@@ -70,26 +73,114 @@ def _plain_bar(bar: Bar, flats: bool) -> str:
     return " ".join(out)
 
 
-def abc_bars(t: Tune) -> tuple[list[str], list[str]]:
-    """(ABC header lines, one ABC string per stored bar), via formats.abc_out.
+_BARLINE = re.compile(r":\|\]|::|:\|+|\|:+|\|\||\|\]|\[\||\|")
+
+
+@dataclass(frozen=True)
+class AbcBar:
+    """One written bar as the ABC writer wrote it: what goes before it, its text, its barline."""
+    lead: str          # "|:" before the bar, "" otherwise
+    ending: str        # "1", "2", "1,3" when a volta bracket starts here
+    part: str          # "B" when a part label is written before the bar
+    text: str          # the notes, chord symbols, decorations, inline fields
+    barline: str       # after the bar: "|", "||", "|]", ":|"
+
+
+def split_abc_bars(body: str) -> list[AbcBar]:
+    r"""The written bars of an ABC tune body (the lines after K:), with their form marks.
+
+    >>> [(b.lead, b.ending, b.part, b.text, b.barline) for b in split_abc_bars(
+    ...     'P:A\n|:"D"DEFG ABcd|1 A4:|2 d4||\nP:B\n[K:G]gfed cBAG::GABc|]')]  # doctest: +NORMALIZE_WHITESPACE
+    [('|:', '', 'A', '"D"DEFG ABcd', '|'), ('', '1', '', 'A4', ':|'), ('', '2', '', 'd4', '||'),
+     ('', '', 'B', '[K:G]gfed cBAG', ':|'), ('|:', '', '', 'GABc', '|]')]
+    """
+    bars: list[AbcBar] = []
+    lead = ending = part = ""
+    text: list[str] = []
+
+    def close(barline: str) -> None:
+        nonlocal lead, ending, part, text
+        body = "".join(text).strip()
+        if body:
+            bars.append(AbcBar(lead, ending, part, body, barline))
+            lead = ending = part = ""
+        elif barline != "|" and bars and not lead:     # e.g. ":|" written after a line break
+            bars[-1] = AbcBar(bars[-1].lead, bars[-1].ending, bars[-1].part, bars[-1].text, barline)
+        text = []
+
+    for raw in body.splitlines():
+        line = raw.split("%", 1)[0].rstrip().rstrip("\\")
+        field = re.fullmatch(r"\s*([A-Za-z]):\s*(.*)", line)
+        if field:
+            if field.group(1) == "P":
+                part = field.group(2).strip()
+            elif field.group(1) in "KMLQ":
+                text.append(f"[{field.group(1)}:{field.group(2).strip()}]")
+            continue
+        i = 0
+        while i < len(line):
+            c = line[i]
+            if c in '"!+':                           # chord symbol, decoration: copied whole
+                j = line.find(c, i + 1)
+                j = len(line) - 1 if j < 0 else j
+                text.append(line[i:j + 1])
+                i = j + 1
+                continue
+            if c == "[" and re.match(r"\[[A-Za-z]:", line[i:]):     # inline field
+                j = line.find("]", i)
+                j = len(line) - 1 if j < 0 else j
+                text.append(line[i:j + 1])
+                i = j + 1
+                continue
+            m = re.match(r"\[(\d[\d,\-]*)", line[i:])             # [1 ending
+            if m:
+                close("|") if "".join(text).strip() else None
+                ending = m.group(1)
+                i += m.end()
+                continue
+            m = _BARLINE.match(line, i)
+            if m:
+                tok = m.group(0)
+                i = m.end()
+                start = tok.endswith(":") and tok.startswith("|") or tok == "::"
+                end = ":|" if tok.startswith(":") else ("|]" if tok in ("|]", ":|]") else
+                                                        "||" if tok == "||" else "|")
+                close(end)
+                if start:
+                    lead = "|:"
+                e = re.match(r"\s*(\d[\d,\-]*)", line[i:]) if tok in ("|", ":|", "||") else None
+                if e and not line[i:].startswith(" ") or (e and tok != "|"):
+                    ending = e.group(1)
+                    i += e.end()
+                continue
+            text.append(c)
+            i += 1
+        text.append(" ")
+    close("|")
+    return bars
+
+
+def abc_bars(t: Tune) -> tuple[list[str], list[AbcBar]]:
+    """(ABC header lines, one `AbcBar` per written bar), via formats.abc_out.
 
     Falls back to note names per bar when the ABC writer cannot be imported or its
     bars do not line up with the tune's.
     """
+    def plain() -> list[AbcBar]:
+        flats = _uses_flats(t)
+        return [AbcBar("|:" if b.repeat_start else "", b.ending, b.part, _plain_bar(b, flats),
+                       b.barline) for b in t.bars]
     try:
         from st4rt_repl.formats.abc_out import to_abc
         text = to_abc(t)
     except ImportError:
-        return [], [_plain_bar(b, _uses_flats(t)) for b in t.bars]
+        return [], plain()
     lines = text.splitlines()
     k = next((i for i, ln in enumerate(lines) if ln.startswith("K:")), -1)
-    header, body = lines[:k + 1], [ln for ln in lines[k + 1:] if not ln.startswith("%")]
-    joined = "".join(body).rstrip()
-    if joined.endswith("|]"):
-        joined = joined[:-2]
-    bars = [b.strip() for b in joined.rstrip("|").split("|")]
+    header = lines[:k + 1]
+    bars = split_abc_bars("\n".join(lines[k + 1:]))
     if len(bars) != len(t.bars):
-        return header, [_plain_bar(b, _uses_flats(t)) for b in t.bars]
+        return header, plain()
     return header, bars
 
 
@@ -107,10 +198,18 @@ def window(t: Tune, changed: Sequence[int], context: int = 1) -> list[int]:
     return [n for n in numbers if lo <= n <= hi]
 
 
+def _between(barline: str, lead: str) -> str:
+    """The barline shown between two bars: ':|' then '|:' is '::'."""
+    if lead == "|:":
+        return "::" if barline == ":|" else "|:"
+    return barline
+
+
 def abc_panel(t: Tune, changed: Iterable[int] = (), *, bars: Sequence[int] | None = None,
               title: str = "", per_line: int = 4, width: int = 100) -> Panel:
-    """The tune's ABC, up to four bars a line (fewer if they would not fit `width`),
-    each line led by its first bar number."""
+    """The tune's ABC as written (repeat signs, endings, part labels, chord symbols), up to
+    four bars a line (fewer if they would not fit `width`), each line led by its first bar
+    number; a part label starts a new line."""
     changed = set(changed)
     header, texts = abc_bars(t)
     numbers = t.bar_numbers()
@@ -118,28 +217,35 @@ def abc_panel(t: Tune, changed: Iterable[int] = (), *, bars: Sequence[int] | Non
     body = Text()
     if header:
         body.append("  ".join(header) + "\n", style=GUTTER)
-    rows = [(n, s) for n, s in zip(numbers, texts) if n in show]
+    rows = [(n, ab) for n, ab in zip(numbers, texts) if n in show]
     lines, used = [[]], 0
     room = width - 4 - 7          # panel borders and padding, the bar-number gutter
-    for n, s in rows:
-        w = len(s) + 4
-        if lines[-1] and (len(lines[-1]) == per_line or used + w > room):
+    for n, ab in rows:
+        w = len(ab.text) + 4 + (3 if ab.ending else 0)
+        if lines[-1] and (len(lines[-1]) == per_line or used + w > room or ab.part):
             lines.append([])
             used = 0
-        lines[-1].append((n, s))
+        lines[-1].append((n, ab))
         used += w
     for chunk in lines:
         if not chunk:
             continue
+        if chunk[0][1].part:
+            body.append(f"     P:{chunk[0][1].part}\n", style="bold")
         body.append(f"{chunk[0][0]:>4} ", style=GUTTER)
-        body.append("| ", style=GUTTER)
-        for n, s in chunk:
+        first = chunk[0][1]
+        body.append((first.lead or "|") + " ", style=MARK if first.lead else GUTTER)
+        for k, (n, ab) in enumerate(chunk):
+            if ab.ending:
+                body.append(f"[{ab.ending} ", style=MARK)
             if n in changed:
-                body.append(s, style=f"{CHANGED} {CHANGED_BG}")
+                body.append(ab.text, style=f"{CHANGED} {CHANGED_BG}")
                 body.append("*", style=CHANGED)
             else:
-                body.append(s)
-            body.append(" | ", style=GUTTER)
+                body.append(ab.text)
+            nxt = chunk[k + 1][1].lead if k + 1 < len(chunk) else ""
+            sep = _between(ab.barline, nxt)
+            body.append(f" {sep} ", style=GUTTER if sep == "|" else MARK)
         body.rstrip()
         body.append("\n")
     body.rstrip()
@@ -158,11 +264,34 @@ def _steps_per_quarter(bars: Sequence[Bar]) -> tuple[int, bool]:
     return 4, False
 
 
+def _form_row(system, label_w: int, bar_cols) -> Text:
+    """The marker row over a system of bars: part letters, |: and [1 at a bar's start, :| || |]
+    at its end (over the barline)."""
+    row = Text(" " * (label_w + 1))
+    for n, b in system:
+        w = bar_cols(b) + 1
+        left = (f"{b.part} " if b.part else "") + ("|:" if b.repeat_start else "") + \
+            (f"[{b.ending}" if b.ending else "")
+        right = b.barline if b.barline in (":|", "||", "|]") else ""
+        cell = left.ljust(w)[:w]
+        if right:
+            cell = cell[:w - len(right)].ljust(w - len(right)) + right
+        row.append(cell, style=MARK)
+    return row
+
+
 def piano_roll(t: Tune, changed: Iterable[int] = (), *, bars: Sequence[int] | None = None,
                width: int = 100) -> Group:
-    """Rows are pitches (high at the top), columns are time; ● starts a note, ━ holds it.
+    r"""Rows are pitches (high at the top), columns are time; ● starts a note, ━ holds it.
 
-    Bars wrap into systems that fit `width` columns.
+    Bars wrap into systems that fit `width` columns.  A tune with written form gets a
+    marker row on top: part letters, ``|:`` and ``[1`` where a bar starts, ``:|``,
+    ``||`` and ``|]`` over the barline where it ends.
+
+    >>> t = Tune.from_bars([[(60, 4)], [(62, 4)], [(64, 4)]]).with_repeat(1, 2).with_bar(3, part="B")
+    >>> print("\n".join(text_of(piano_roll(t)).splitlines()[:2]))
+       |:              :|B
+       1        2        3
     """
     changed = set(changed)
     numbers = t.bar_numbers()
@@ -195,7 +324,12 @@ def piano_roll(t: Tune, changed: Iterable[int] = (), *, bars: Sequence[int] | No
         systems.append(current)
 
     out: list[RenderableType] = []
+    # a final |] alone is not worth a row; repeats, endings, parts and || are
+    marked = any(b.repeat_start or b.ending or b.part or b.barline in (":|", "||")
+                 for _, b in chosen)
     for system in systems:
+        if marked:
+            out.append(_form_row(system, label_w, bar_cols))
         head = Text(" " * (label_w + 1))
         for n, b in system:
             mark = f"{n}{'*' if n in changed else ''}"

@@ -43,3 +43,55 @@ def corpus_dir() -> Path:
     """Default output of `st4rt corpus build` (override with ST4RT_CORPUS)."""
     env = os.environ.get("ST4RT_CORPUS")
     return Path(env) if env else cache_dir() / "corpus"
+
+
+def slug(text: str) -> str:
+    """A file name from a title: lower case, dashes, at most 40 characters.
+
+    >>> slug("The Kesh (Jig)"), slug("???")
+    ('the-kesh-jig', 'tune')
+    """
+    import re
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "tune"
+
+
+def _roots() -> list[tuple[Path, str]]:
+    """(folder, the environment variable that moves it)."""
+    if os.environ.get("ST4RT_HOME"):
+        return [(Path(os.environ["ST4RT_HOME"]), "ST4RT_HOME")]
+    return [(data_dir(), "XDG_DATA_HOME or ST4RT_HOME"), (config_dir(), "XDG_CONFIG_HOME or ST4RT_HOME"),
+            (cache_dir(), "XDG_CACHE_HOME or ST4RT_HOME")]
+
+
+def home_problem(error: OSError) -> str | None:
+    """One line naming the folder and the variable to set, when `error` is about our own folders.
+
+    >>> os.environ["ST4RT_HOME"] = "/proc/st4rt"
+    >>> home_problem(PermissionError(13, "Permission denied", "/proc/st4rt/data/sessions"))
+    'cannot write to /proc/st4rt (Permission denied): set ST4RT_HOME to a folder you can write'
+    >>> del os.environ["ST4RT_HOME"]
+    """
+    name = getattr(error, "filename", None)
+    if not name:
+        return None
+    target = Path(str(name)).absolute()
+    for root, var in _roots():
+        root = root.absolute()
+        if target == root or root in target.parents:
+            return (f"cannot write to {root} ({error.strerror or error}): "
+                    f"set {var} to a folder you can write")
+    return None
+
+
+def check_writable(folder: Path) -> str | None:
+    """None if `folder` exists or can be made, and takes a file; else the one-line reason."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+        return None
+    except OSError as e:
+        if not getattr(e, "filename", None):
+            e.filename = str(folder)
+        return home_problem(e) or f"cannot write to {folder}: {e.strerror or e}"

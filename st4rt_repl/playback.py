@@ -7,7 +7,13 @@ background fluidsynth process, or a background thread feeding a MIDI port, and
 `stop()` silences either.  Where there is no audio device (servers, CI) `play`
 writes the WAV and MIDI it would have played and says where, in one line.
 
-Also the `st4rt render` and `st4rt ports` subcommands.
+Playback follows the performed order (`Tune.performed`: repeats, endings and the
+P: order unfolded) and, when the tune has chord symbols and the config's
+``chords`` is on, the MIDI writer adds them as a quiet accompaniment.  Files that
+`play` writes go to data_dir()/renders, a bounded cache (config keys
+``renders_max_files`` and ``renders_max_mb``; the oldest go first).
+`show_config` says what the config's "auto" settings resolve to here.  The
+`st4rt render` and `st4rt ports` subcommands are in `st4rt_repl.cli.render`.
 
 >>> parse_bars("3-5"), parse_bars("4"), parse_bars(None)
 ((3, 5), (4, 4), None)
@@ -25,17 +31,16 @@ import tempfile
 import threading
 import time
 import wave
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 from st4rt_repl import paths
-from st4rt_repl.config import (Config, ConfigError, GM_INSTRUMENTS, instrument_program,
-                               load_config)
+from st4rt_repl.config import Config, GM_INSTRUMENTS, load_config
 from st4rt_repl.tune import Tune, TuneError
 
 __all__ = ["PlaybackError", "render_wav", "render_svg", "render_pdf", "play", "stop",
            "is_playing", "status", "list_ports", "find_soundfont", "detect_audio_driver", "parse_bars",
+           "show_config", "prune_renders",
            "SAMPLE_RATE", "TAIL_SECONDS", "PEAK_LIMIT"]
 
 SAMPLE_RATE = 44100
@@ -167,7 +172,7 @@ def _bar_range(bars) -> tuple[int, int] | None:
 
 
 def _prepare(tune: Tune, bars, cfg: Config) -> tuple[Tune, int]:
-    """The bars to sound and the tempo to sound them at."""
+    """The written bars to sound (a range of written bar numbers) and the tempo."""
     rng = _bar_range(bars)
     if rng is not None:
         tune = tune.slice_bars(*rng)
@@ -175,12 +180,14 @@ def _prepare(tune: Tune, bars, cfg: Config) -> tuple[Tune, int]:
 
 
 def _seconds(tune: Tune, bpm: int) -> float:
-    return float(tune.duration) * 60.0 / bpm
+    """How long `tune` sounds as performed (repeats played)."""
+    return float(tune.performed().duration) * 60.0 / bpm
 
 
 def _write_midi(tune: Tune, path: Path, cfg: Config, bpm: int) -> Path:
+    """The MIDI writer plays the written tune as performed, chords (if wanted) under it."""
     from st4rt_repl.formats.midi import write_midi
-    return write_midi(tune, path, program=cfg.program, tempo=bpm)
+    return write_midi(tune, path, program=cfg.program, tempo=bpm, chords=cfg.chords)
 
 
 # ----- WAV rendering -------------------------------------------------------------
@@ -318,10 +325,37 @@ def status() -> str:
     return f"finished playing {playing.what}"
 
 
+def prune_renders(cfg: Config, keep: tuple[Path, ...] = ()) -> list[Path]:
+    """Delete the oldest files in data_dir()/renders beyond the config's limits; the deleted.
+
+    At most `cfg.renders_max_files` files and `cfg.renders_max_mb` megabytes stay;
+    the files in `keep` (the ones just written) always stay.
+    """
+    folder = paths.data_dir() / "renders"
+    try:
+        files = [(p.stat().st_mtime, p.stat().st_size, p) for p in folder.iterdir() if p.is_file()]
+    except OSError:
+        return []
+    files.sort(key=lambda f: -f[0])            # newest first
+    keep_set = {Path(k) for k in keep}
+    count, size, gone = 0, 0, []
+    limit = cfg.renders_max_mb * 1_000_000
+    for _, n, p in files:
+        if p in keep_set or (count < cfg.renders_max_files and size + n <= limit):
+            count, size = count + 1, size + n
+            continue
+        try:
+            p.unlink()
+            gone.append(p)
+        except OSError:
+            pass
+    return gone
+
+
 def _renders_name(tune: Tune, cfg: Config, bpm: int) -> Path:
     """data_dir()/renders/<title>-<hash>: the same tune and settings reuse one name."""
     from st4rt_repl.formats.midi import midi_bytes
-    digest = hashlib.sha1(midi_bytes(tune, program=cfg.program, tempo=bpm)
+    digest = hashlib.sha1(midi_bytes(tune, program=cfg.program, tempo=bpm, chords=cfg.chords)
                           + f"{cfg.gain}|{cfg.soundfont}".encode()).hexdigest()[:8]
     slug = re.sub(r"[^a-z0-9]+", "-", tune.title.lower()).strip("-")[:40] or "tune"
     folder = paths.data_dir() / "renders"
@@ -334,10 +368,12 @@ def _write_instead(tune: Tune, cfg: Config, bpm: int, reason: str) -> str:
     midi = _write_midi(tune, base.with_suffix(".mid"), cfg, bpm)
     wav = base.with_suffix(".wav")
     if wav.exists():    # the name is a hash of the notes and settings: already rendered
+        os.utime(wav)   # recently used: the cache keeps it longer
         return f"{reason}: wrote {wav} and {midi}"
     with tempfile.TemporaryDirectory(prefix="st4rt-render-") as d:
         samples = _fluidsynth_render(midi, cfg, Path(d))
     _write_wav(_finish(samples, _seconds(tune, bpm)), wav)
+    prune_renders(cfg, keep=(wav, midi))
     return f"{reason}: wrote {wav} and {midi}"
 
 
@@ -358,6 +394,7 @@ def _play_audio(tune: Tune, cfg: Config, bpm: int, loop: bool, driver: str) -> s
     # A loop is a playlist of the same file (seamless); the thread restarts it if it ends.
     repeats = min(500, max(1, int(1800 / seconds))) if loop else 1
     cmd = [fluidsynth, "-a", driver, "-ni", "-q", "-g", f"{cfg.gain:g}", str(sf)] + [str(midi)] * repeats
+    prune_renders(cfg, keep=(midi,))
     playing = _Playing(_describe(tune, bpm, cfg, loop))
     errors = tempfile.TemporaryFile()
 
@@ -433,15 +470,27 @@ def _open_port(name: str):
         raise PlaybackError(f"cannot open MIDI port {name!r}: {_one_line(str(e))}") from None
 
 
-def _port_events(tune: Tune, bpm: int, program: int) -> list[tuple[float, Any]]:
-    """(seconds from the start, message) for every note, note-offs before note-ons at a time."""
+def _port_events(tune: Tune, bpm: int, program: int,
+                 chords: bool = True) -> list[tuple[float, Any]]:
+    """(seconds from the start, message) for every note as performed, and the chord symbols
+    as block chords on their own channel; note-offs before note-ons at a time."""
     import mido
-    from st4rt_repl.formats.midi import VELOCITY
+    from st4rt_repl.formats import midi
     spq = 60.0 / bpm
     events = [(0.0, 0, mido.Message("program_change", program=program, channel=0))]
-    for onset, dur, pitch in tune.sounding():
-        events.append((float(onset) * spq, 1, mido.Message("note_on", note=pitch, velocity=VELOCITY)))
+    for onset, dur, pitch in tune.performed().sounding():
+        events.append((float(onset) * spq, 1, mido.Message("note_on", note=pitch, velocity=midi.VELOCITY)))
         events.append((float(onset + dur) * spq, 0, mido.Message("note_off", note=pitch, velocity=0)))
+    played = [(o, d, midi.chord_pitches(c)) for o, d, c in tune.performed_chords()] if chords else []
+    if any(p for _, _, p in played):
+        ch = midi.CHORD_CHANNEL
+        events.append((0.0, 0, mido.Message("program_change", program=midi.CHORD_PROGRAM, channel=ch)))
+        for onset, dur, pitches in played:
+            for p in pitches:
+                events.append((float(onset) * spq, 1, mido.Message(
+                    "note_on", note=p, velocity=midi.CHORD_VELOCITY, channel=ch)))
+                events.append((float(onset + dur) * spq, 0, mido.Message(
+                    "note_off", note=p, velocity=0, channel=ch)))
     events.sort(key=lambda e: (e[0], e[1]))
     return [(t, msg) for t, _, msg in events]
 
@@ -450,12 +499,13 @@ def _play_port(tune: Tune, cfg: Config, bpm: int, loop: bool, port_name: str,
                open_port: Callable[[str], Any]) -> str:
     import mido
     port = open_port(port_name)
-    events = _port_events(tune, bpm, cfg.program)
+    events = _port_events(tune, bpm, cfg.program, cfg.chords)
+    channels = sorted({m.channel for _, m in events}, reverse=True)   # channel 0 last
     seconds = _seconds(tune, bpm)
     playing = _Playing(_describe(tune, bpm, cfg, loop))
 
     def run() -> None:
-        sounding: set[int] = set()
+        sounding: set[tuple[int, int]] = set()      # (channel, note)
         try:
             while True:
                 start = time.monotonic()
@@ -464,9 +514,9 @@ def _play_port(tune: Tune, cfg: Config, bpm: int, loop: bool, port_name: str,
                         return
                     port.send(msg)
                     if msg.type == "note_on":
-                        sounding.add(msg.note)
+                        sounding.add((msg.channel, msg.note))
                     elif msg.type == "note_off":
-                        sounding.discard(msg.note)
+                        sounding.discard((msg.channel, msg.note))
                 if playing.stop_event.wait(max(0.0, start + seconds - time.monotonic())):
                     return
                 if not loop or seconds <= 0:
@@ -475,9 +525,10 @@ def _play_port(tune: Tune, cfg: Config, bpm: int, loop: bool, port_name: str,
             playing.error = _one_line(str(e)) or type(e).__name__
         finally:
             try:
-                for note in sorted(sounding):
-                    port.send(mido.Message("note_off", note=note, velocity=0))
-                port.send(mido.Message("control_change", control=123, value=0))  # all notes off
+                for channel, note in sorted(sounding):
+                    port.send(mido.Message("note_off", note=note, velocity=0, channel=channel))
+                for channel in channels:       # all notes off
+                    port.send(mido.Message("control_change", control=123, value=0, channel=channel))
                 port.close()
             except Exception as e:
                 playing.error = playing.error or _one_line(str(e)) or type(e).__name__
@@ -568,85 +619,32 @@ def render_pdf(tune: Tune, path: str | Path, *, bars=None, bar_numbers: bool = T
     return path
 
 
-# ----- `st4rt render` and `st4rt ports` -------------------------------------------
+# ----- what the config resolves to here ----------------------------------------------
 
-RENDERERS = {".wav": "WAV", ".svg": "SVG", ".pdf": "PDF"}
-
-
-def add_render_arguments(parser) -> None:
-    parser.add_argument("input", help="tune file (.abc, .mid, .musicxml ...)")
-    parser.add_argument("-o", "--output", required=True, help="OUT.wav, OUT.svg or OUT.pdf")
-    parser.add_argument("--tune", help="which tune of a multi-tune ABC file (X: number or title)")
-    parser.add_argument("--bars", help="only these bars, e.g. 5 or 1-8")
-    parser.add_argument("--tempo", type=int, help="quarter notes a minute (default: the tune's)")
-    parser.add_argument("--instrument", help="General MIDI program 0-127 or a name (fiddle, flute ...)")
-    parser.add_argument("--soundfont", help="a .sf2/.sf3 soundfont (default: config, then search)")
-
-
-def _overrides(cfg: Config, args) -> Config:
-    """The config with the command line's --tempo, --instrument and --soundfont applied."""
-    changes: dict = {}
-    if args.tempo is not None:
-        if not 1 <= args.tempo <= 1000:
-            raise PlaybackError("--tempo must be between 1 and 1000 quarter notes a minute")
-        changes["tempo"] = args.tempo
-    if args.instrument is not None:
-        program = instrument_program(args.instrument)
-        if program is None:
-            raise PlaybackError(f"unknown instrument {args.instrument!r}: give a General MIDI "
-                                "program 0-127 or a name such as piano, fiddle, flute")
-        changes["program"] = program
-    if args.soundfont:
-        changes.update(soundfont=args.soundfont, source="--soundfont")
-    return replace(cfg, **changes)
-
-
-def run_render(args) -> int:
-    """`st4rt render INPUT -o OUT`: one line on success or failure."""
-    from st4rt_repl.formats import InputError, load
-    out = Path(args.output)
-    kind = RENDERERS.get(out.suffix.lower())
-    if kind is None:
-        print(f"{out}: cannot render to {out.suffix or 'a file without extension'}; "
-              "use .wav, .svg or .pdf (st4rt convert writes .abc/.mid/.musicxml)", file=sys.stderr)
-        return 2
+def show_config(config: Config | None = None) -> str:
+    """The settings in force, one per line, with what "auto" resolves to here."""
+    cfg = config if config is not None else load_config()
     try:
-        tune = load(args.input, tune=args.tune).tune
-        bars = parse_bars(args.bars)
-        if kind == "WAV":
-            cfg = _overrides(load_config(), args)
-            render_wav(tune, out, config=cfg, bars=bars)
-            with wave.open(str(out)) as w:
-                secs = w.getnframes() / w.getframerate()
-            print(f"wrote {out} ({secs:.1f} s)")
-        elif kind == "SVG":
-            render_svg(tune, out, bars=bars)
-            print(f"wrote {out}")
-        else:
-            render_pdf(tune, out, bars=bars)
-            print(f"wrote {out}")
-    except (InputError, ConfigError) as e:
-        print(str(e), file=sys.stderr)
-        return 1
-    except (TuneError, PlaybackError, OSError) as e:
-        print(f"st4rt render: {e}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def add_ports_arguments(parser) -> None:
-    """`st4rt ports` takes no options."""
-
-
-def run_ports(args) -> int:
-    """`st4rt ports`: the MIDI output ports, one a line."""
-    try:
-        names = list_ports()
+        sf = str(find_soundfont(cfg))
     except PlaybackError as e:
-        print(f"st4rt ports: {e}", file=sys.stderr)
-        return 1
-    if not names:
-        print("no MIDI output ports found")
-    for name in names:
-        print(name)
-    return 0
+        sf = f"(none: {e})"
+    if not cfg.soundfont:
+        sf = f'"" -> {sf}'
+    driver = cfg.audio_driver
+    if driver == "auto":
+        driver = f'auto -> {detect_audio_driver(cfg) or "none (no audio device found)"}'
+    tempo = str(cfg.tempo) if cfg.tempo else "0 (the tune's own)"
+    names = sorted(n for n, p in GM_INSTRUMENTS.items() if p == cfg.program)
+    lines = [
+        f"config file  {cfg.source or '(defaults)'}",
+        f"soundfont    {sf}",
+        f"audio_driver {driver}",
+        f"midi_port    {cfg.midi_port or '(none: play through the audio device)'}",
+        f"instrument   {cfg.program}" + (f" ({'/'.join(names)})" if names else ""),
+        f"tempo        {tempo}",
+        f"gain         {cfg.gain:g}",
+        f"chords       {'true' if cfg.chords else 'false'}",
+        f"renders      newest {cfg.renders_max_files} files, at most {cfg.renders_max_mb} MB "
+        f"({paths.data_dir() / 'renders'})",
+    ]
+    return "\n".join(lines)

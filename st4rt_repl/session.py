@@ -37,13 +37,14 @@ from pathlib import Path
 from st4rt_repl import engine, paths
 from st4rt_repl.commands import Intent
 from st4rt_repl.engine import NotAvailable, Proposal
-from st4rt_repl.tune import Bar, Key, Note, Tune, TuneError
+from st4rt_repl.limits import MAX_BARS, check_count
+from st4rt_repl.tune import Key, Tune, TuneError
 
-__all__ = ["Session", "State", "Settings", "Outcome", "CommandError", "tune_to_json",
-           "tune_from_json", "sessions_dir", "list_sessions", "atomic_write"]
+__all__ = ["Session", "State", "Settings", "Outcome", "CommandError", "Confirm",
+           "sessions_dir", "list_sessions", "atomic_write", "find_last"]
 
 FORMAT = "st4rt-session"
-VERSION = 1
+VERSION = 2                # 2: tunes keep their written form (round-1 files are version 1)
 MAX_HISTORY = 200          # states kept for undo (older ones are dropped)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 GENERATIVE = ("continue", "vary", "generate", "interpolate")
@@ -51,6 +52,18 @@ GENERATIVE = ("continue", "vary", "generate", "interpolate")
 
 class CommandError(Exception):
     """A command that cannot be carried out; the message is one line for the user."""
+
+
+class Confirm(CommandError):
+    """A command that needs a yes first (e.g. export onto an existing file).
+
+    `question` is asked in the REPL ("... [y/N]"); on yes the REPL runs `then`.  In
+    a script it is an error whose message says how to say yes on the line.
+    """
+
+    def __init__(self, message: str, question: str, then: Intent):
+        super().__init__(message)
+        self.question, self.then = question, then
 
 
 @dataclass(frozen=True)
@@ -91,37 +104,6 @@ class Outcome:
 
 
 # ----------------------------------------------------------------------------
-# Tunes <-> JSON (fractions as strings, e.g. "1/3")
-# ----------------------------------------------------------------------------
-def tune_to_json(t: Tune) -> dict:
-    """A JSON-ready dict; `tune_from_json` inverts it exactly.
-
-    >>> t = Tune.from_bars([[(60, '1/3'), (None, '2/3', False), (62, 3, True)]], title="A")
-    >>> tune_from_json(json.loads(json.dumps(tune_to_json(t)))) == t
-    True
-    """
-    bars = []
-    for b in t.bars:
-        notes = [[n.pitch, str(n.duration)] + ([1] if n.tie else []) for n in b.notes]
-        bars.append({"notes": notes} | ({"meter": list(b.meter)} if b.meter != t.meter else {}))
-    return {"title": t.title, "meter": list(t.meter), "key": [t.key.tonic, t.key.mode],
-            "tempo": t.tempo, "pickup": t.pickup, "bars": bars}
-
-
-def tune_from_json(d: dict) -> Tune:
-    """The Tune of a `tune_to_json` dict (raises TuneError on a malformed one)."""
-    try:
-        meter = tuple(d["meter"])
-        bars = tuple(Bar(tuple(Note(n[0], Fraction(n[1]), bool(n[2]) if len(n) > 2 else False)
-                               for n in b["notes"]), tuple(b.get("meter", meter)))
-                     for b in d["bars"])
-        return Tune(bars, meter, Key(*d["key"]), title=d["title"], tempo=int(d["tempo"]),
-                    pickup=bool(d["pickup"]))
-    except (KeyError, TypeError, ValueError, IndexError) as e:
-        raise TuneError(f"malformed tune in session file: {e}") from e
-
-
-# ----------------------------------------------------------------------------
 # Files
 # ----------------------------------------------------------------------------
 def sessions_dir() -> Path:
@@ -133,11 +115,18 @@ def atomic_write(path: Path, text: str) -> None:
     """Write `text` so that `path` holds either the old or the new content, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:          # ENOSPC, EIO, a failed rename, Ctrl-C: no temp file left
+        try:
+            tmp.unlink()
+        except OSError:
+            pass
+        raise
     try:    # make the rename itself durable
         fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -174,8 +163,105 @@ def list_sessions() -> list[dict]:
     return sorted(out, key=lambda r: -r["mtime"])
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "tune"
+def length_text(t: Tune) -> str:
+    """'16 bars, 32 played' (written and performed), '8 bars + pickup', '1 bar'.
+
+    >>> length_text(Tune.from_bars([[(60, 4)], [(62, 4)]]).with_repeat(1, 2))
+    '2 bars, 4 played'
+    """
+    n = t.num_bars
+    text = f"{n} bar{'s' if n != 1 else ''}"
+    played = t.num_played_bars
+    if played != n:
+        text += f", {played} played"
+    return text + (" + pickup" if t.pickup else "")
+
+
+def _one_line(name: str, e: Exception) -> str:
+    """The user's line for an exception raised by a turn."""
+    from st4rt_repl.errors import TuneError as _TE
+    if isinstance(e, (NotAvailable, _TE)):     # InputError: "file:line:col: message"
+        text = str(e)
+    elif isinstance(e, ImportError):
+        text = f"{name} is not available ({e.name or e} is missing)"
+    elif isinstance(e, OSError):
+        where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+        text = paths.home_problem(e) or f"{where}{e.strerror or e}"
+    elif isinstance(e, TypeError):            # wrong argument names from a hand-made Intent
+        text = f"{name}: bad arguments ({e})"
+    elif isinstance(e, RuntimeError):         # PlaybackError and friends
+        text = str(e) or type(e).__name__
+    else:
+        raise e
+    return " ".join(text.split())
+
+
+def _count(what: str, n) -> int:
+    """A bar count from a request, checked against the shared limit."""
+    why = check_count("bars", int(n), MAX_BARS)
+    if why:
+        raise CommandError(f"{what.replace('_', ' ')}: {why}")
+    return int(n)
+
+
+def _first_part_length(t: Tune) -> int:
+    """Written bars from the first bar to the next part label or repeat start (all, if none).
+
+    >>> t = Tune.from_bars([[(60, 4)]] * 12).with_repeat(1, 8).with_repeat(9, 12)
+    >>> _first_part_length(t), _first_part_length(Tune.from_bars([[(60, 4)]] * 6))
+    (8, 6)
+    """
+    first = 1 if t.pickup else 0
+    for i in range(first + 1, len(t.bars)):
+        if t.bars[i].part or t.bars[i].repeat_start:
+            return i - first
+    return t.num_bars
+
+
+def _profile_of(value, active: str | None) -> str | None:
+    """A request's profile: True = the active one ("in my style"), False = none, a name, or unsaid."""
+    if value is None:
+        return active
+    if value is True:
+        if not active:
+            raise CommandError("no profile yet: 'personalize FOLDER' makes one from your tunes")
+        return active
+    if value is False:
+        return None
+    return str(value)
+
+
+def _given(args: dict) -> dict:
+    """The optional arguments that were given (None means 'not said')."""
+    return {k: v for k, v in args.items() if v is not None}
+
+
+def _meter_key(a: dict) -> tuple:
+    """(meter or None, Key or None) from a request's `meter` ("6/8", [6, 8]) and `key` ("E minor")."""
+    meter = key = None
+    m = a.get("meter")
+    if m is not None:
+        meter = tuple(int(x) for x in m) if isinstance(m, (list, tuple)) else engine.parse_meter(m)
+    k = a.get("key")
+    if k is not None:
+        key = Key(*k) if isinstance(k, (list, tuple)) else engine.parse_key(k)
+    return meter, key
+
+
+def _in_key(p: Proposal, piece: Tune, key: Key) -> Proposal:
+    """The proposal's new bars moved into `key` (same mode only), with a key change marked."""
+    old = piece.key_at(piece.bar_numbers()[-1])
+    if key.mode != old.mode:
+        raise CommandError(f"continuing in {key} from {old} is not possible yet (the mode "
+                           "changes); 'transpose to ...' moves the whole piece")
+    shift = (key.tonic_pc - old.tonic_pc + 6) % 12 - 6      # the nearest way
+    first = len(piece.bars)
+    t = p.tune
+    moved = t.slice_bars(t.bar_numbers()[first], t.bar_numbers()[-1]).transpose(shift)
+    bars = list(moved.bars)
+    from dataclasses import replace as _r
+    bars[0] = _r(bars[0], key=key)
+    return Proposal(_r(t, bars=t.bars[:first] + tuple(bars)), p.changed)
 
 
 def _resolve_bar(t: Tune, b: int) -> int:
@@ -184,6 +270,56 @@ def _resolve_bar(t: Tune, b: int) -> int:
         return t.bar_numbers()[t._index(b)]
     except TuneError as e:
         raise CommandError(str(e)) from None
+
+
+def _ref(x) -> int:
+    """An index from a session file: a real int (not a bool, not a float)."""
+    if isinstance(x, bool) or not isinstance(x, int):
+        raise TypeError(f"expected a whole number, found {x!r}")
+    return x
+
+
+def _settings(d) -> "Settings":
+    """Settings from a session file, each value checked (wrong types -> ValueError)."""
+    if not isinstance(d, dict):
+        raise TypeError("settings are not a table")
+    out = Settings()
+    for name, kind in (("temperature", (int, float)), ("candidates", int), ("likeness", (int, float)),
+                       ("seed", int), ("rolls", int), ("profile", (str, type(None))),
+                       ("port", (str, type(None)))):
+        if name in d:
+            v = d[name]
+            if isinstance(v, bool) or not isinstance(v, kind):
+                raise ValueError(f"setting {name} = {v!r}")
+            setattr(out, name, v)
+    if not (0.05 <= out.temperature <= 3.0 and 1 <= out.candidates <= 16 and 0 <= out.likeness <= 1):
+        raise ValueError("settings out of range")
+    return out
+
+
+def find_last() -> tuple[str | None, str | None]:
+    """(name of the last session or None, a one-line warning when `last` or its file is damaged).
+
+    Never raises: a damaged pointer or session file means "start a new session".
+    """
+    path = sessions_dir() / "last"
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None, None
+    except OSError as e:
+        return None, f"cannot read {path} ({e.strerror or e}); starting a new session"
+    try:
+        name = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None, f"{path} is damaged (not text); starting a new session"
+    if not name:
+        return None, None
+    if not _NAME.fullmatch(name) or name == "last":
+        return None, f"{path} is damaged (names {name[:40]!r}); starting a new session"
+    if not (sessions_dir() / f"{name}.json").is_file():
+        return None, f"{path} names session {name!r}, which is gone; starting a new session"
+    return name, None
 
 
 # ----------------------------------------------------------------------------
@@ -261,7 +397,7 @@ class Session:
                 return None
             if t not in table:
                 table[t] = len(tunes)
-                tunes.append(tune_to_json(t))
+                tunes.append(t.to_json())
             return table[t]
 
         history = [{"piece": ref(s.piece),
@@ -280,38 +416,49 @@ class Session:
 
     @classmethod
     def from_json(cls, d: dict, *, source: str = "<session>") -> "Session":
-        """Rebuild a session from `to_json` output; CommandError on a bad or newer file."""
-        if d.get("format") != FORMAT:
+        """Rebuild a session from `to_json` output (version 1 or 2); CommandError on a bad file."""
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise CommandError(f"{source}: not an ST4RT+ session file")
-        if d.get("version", 0) > VERSION:
-            raise CommandError(f"{source}: session format {d.get('version')} is newer than "
+        version = d.get("version", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise CommandError(f"{source}: damaged session file (version {version!r})")
+        if version > VERSION:
+            raise CommandError(f"{source}: session format {version} is newer than "
                                f"this ST4RT+ understands ({VERSION})")
         try:
-            tunes = [tune_from_json(t) for t in d["tunes"]]
+            tunes = [Tune.from_json(t) for t in d["tunes"]]
             s = cls.__new__(cls)
-            s.name = d["name"]
-            s.settings = Settings(**{k: v for k, v in d["settings"].items()
-                                     if k in Settings.__dataclass_fields__})
-            s.history = [State(tunes[h["piece"]] if h["piece"] is not None else None,
-                               tuple(Proposal(tunes[p["tune"]], tuple(p["changed"]))
+            s.name = str(d["name"])
+            s.settings = _settings(d["settings"])
+            s.history = [State(tunes[_ref(h["piece"])] if h["piece"] is not None else None,
+                               tuple(Proposal(tunes[_ref(p["tune"])],
+                                              tuple(int(k) for k in p["changed"]))
                                      for p in h["proposals"]),
-                               Intent(h["request"]["intent"], h["request"]["args"])
-                               if h["request"] else None, h["label"])
+                               Intent(str(h["request"]["intent"]), dict(h["request"]["args"]))
+                               if h["request"] else None, str(h["label"]))
                          for h in d["history"]]
-            s.index = int(d["index"])
+            s.index = _ref(d["index"])
             if not 0 <= s.index < len(s.history):
                 raise ValueError(f"index {s.index} outside the history")
-        except (KeyError, TypeError, ValueError, IndexError, TuneError) as e:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, TuneError) as e:
             raise CommandError(f"{source}: damaged session file ({e})") from None
         s.autosave_enabled = True
         return s
 
     def save(self, *, force: bool = False) -> None:
-        """Write the session file and the `last` pointer atomically."""
+        """Write the session file and the `last` pointer atomically.
+
+        An unwritable data folder is one CommandError naming it and ST4RT_HOME.
+        """
         if not (self.autosave_enabled or force):
             return
-        atomic_write(self.path, json.dumps(self.to_json(), separators=(",", ":")))
-        atomic_write(sessions_dir() / "last", self.name + "\n")
+        try:
+            atomic_write(self.path, json.dumps(self.to_json(), separators=(",", ":")))
+            atomic_write(sessions_dir() / "last", self.name + "\n")
+        except OSError as e:
+            raise CommandError(paths.home_problem(e) or
+                               f"{e.filename or self.path}: cannot save the session: "
+                               f"{e.strerror or e}") from None
 
     @classmethod
     def open(cls, name: str) -> "Session":
@@ -322,25 +469,22 @@ class Session:
             raise CommandError(f"no saved session {name!r}" + (f" (saved: {known})" if known else ""))
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise CommandError(f"{path}: cannot read session file ({e})") from None
+        except (OSError, ValueError) as e:        # UnicodeDecodeError is a ValueError
+            raise CommandError(f"{path}: cannot read session file "
+                               f"({' '.join(str(e).split())[:120]})") from None
         s = cls.from_json(d, source=str(path))
         s.name = name
         return s
 
     @staticmethod
     def last_name() -> str | None:
-        """Name of the most recently saved session, if its file still exists."""
-        try:
-            name = (sessions_dir() / "last").read_text(encoding="utf-8").strip()
-        except OSError:
-            return None
-        return name if name and (sessions_dir() / f"{name}.json").exists() else None
+        """Name of the most recently saved session, if `last` is sound and its file exists."""
+        return find_last()[0]
 
     def describe(self) -> str:
-        """One line: name, piece, turns."""
+        """One line: name, piece (written and played bars), turns."""
         p = self.piece
-        what = f"{p.title}, {p.num_bars} bars" if p else "no piece yet"
+        what = f"{p.title}, {length_text(p)}" if p else "no piece yet"
         props = f", {len(self.proposals)} proposals" if self.proposals else ""
         return f"session {self.name} ({what}{props}, turn {self.index})"
 
@@ -354,24 +498,17 @@ class Session:
         snapshot = (list(self.history), self.index, self.name, replace(self.settings))
         try:
             out = handler(**intent.args)
-        except KeyboardInterrupt:        # Ctrl-C cancels the turn: put everything back
+        except BaseException as e:       # Ctrl-C or an error: put everything back
+            moved = (self.index, len(self.history), id(self.state), self.name) != before
             self.history, self.index, self.name, self.settings = snapshot
-            raise
-        except CommandError:
-            raise
-        except NotAvailable as e:
-            raise CommandError(str(e)) from None
-        except TuneError as e:           # includes InputError: "file:line:col: message"
-            raise CommandError(str(e)) from None
-        except ImportError as e:
-            raise CommandError(f"{intent.name} is not available yet ({e.name or e} is missing)") from None
-        except OSError as e:
-            where = f"{e.filename}: " if getattr(e, "filename", None) else ""
-            raise CommandError(f"{where}{e.strerror or e}") from None
-        except RuntimeError as e:        # PlaybackError and friends: one line
-            raise CommandError(" ".join(str(e).split()) or type(e).__name__) from None
-        except TypeError as e:           # wrong argument names from a hand-made Intent
-            raise CommandError(f"{intent.name}: bad arguments ({e})") from None
+            if moved and not isinstance(e, CommandError):   # the file too, if it was saved
+                try:
+                    self.save()
+                except CommandError:
+                    pass
+            if isinstance(e, (KeyboardInterrupt, CommandError)) or not isinstance(e, Exception):
+                raise
+            raise CommandError(_one_line(intent.name, e)) from None
         if (self.index, len(self.history), id(self.state), self.name) != before:
             out.changed = True
         return out
@@ -389,58 +526,91 @@ class Session:
     def _propose(self, request: Intent) -> Outcome:
         st, a = self.settings, request.args
         seed = self._seed()
-        kw = dict(candidates=st.candidates, seed=seed)
-        if request.name == "continue":
-            piece = self._need_piece("continue")
-            n = int(a["bars"])
-            if not 1 <= n <= 256:
-                raise CommandError("continue: bars must be 1..256")
-            temp = float(a.get("temperature", st.temperature))
-            props = engine.continue_tune(piece, n, temperature=temp, profile=st.profile,
-                                         likeness=st.likeness, **kw)
-            label = f"continue {n} bars"
+        count = int(a.get("candidates") or st.candidates)
+        if not 1 <= count <= 16:
+            raise CommandError("candidates: use 1..16")
+        kw = dict(candidates=count, seed=seed)
+        profile = _profile_of(a.get("profile"), st.profile)
+        temp = float(a["temperature"]) if a.get("temperature") is not None else st.temperature
+        if a.get("temperature_scale") is not None:
+            temp = round(min(3.0, max(0.05, temp * float(a["temperature_scale"]))), 3)
+        if not 0.05 <= temp <= 3.0:
+            raise CommandError(f"temperature {temp} is out of range: use 0.05..3")
+        if request.name in ("continue", "new_part"):
+            piece = self._need_piece(request.name.replace("_", " "))
+            n = _count(request.name, a.get("bars", 8))
+            meter, key = _meter_key(a)
+            if meter is not None and meter != piece.bars[-1].meter:
+                raise CommandError(f"{request.name.replace('_', ' ')} keeps the piece's meter "
+                                   f"{piece.bars[-1].meter[0]}/{piece.bars[-1].meter[1]}; "
+                                   "for a tune in another meter: 'generate 8 bars in "
+                                   f"{meter[0]}/{meter[1]}'")
+            if request.name == "continue":
+                props = engine.continue_tune(piece, n, temperature=temp, profile=profile,
+                                             likeness=st.likeness, **kw)
+                label = f"continue {n} bars"
+            else:
+                props = engine.new_part(piece, n, like=a.get("like"), temperature=temp,
+                                        profile=profile, likeness=st.likeness, **kw)
+                label = f"new part of {n} bars" + (f" ({a['like']})" if a.get("like") else "")
+            if key is not None and key != piece.key_at(piece.bar_numbers()[-1]):
+                props = [_in_key(p, piece, key) for p in props]
+                label += f" in {key}"
         elif request.name == "vary":
             piece = self._need_piece("vary")
             bars = sorted({_resolve_bar(piece, b) for b in a["bars"]})
-            amount = min(1.0, max(0.05, 0.5 * st.temperature))
-            props = engine.vary(piece, bars, amount=amount, profile=st.profile,
+            amount = a.get("amount")
+            amount = min(1.0, max(0.05, 0.5 * temp)) if amount is None else float(amount)
+            if not 0.0 <= amount <= 1.0:
+                raise CommandError(f"amount {amount} is out of range: use 0..1")
+            props = engine.vary(piece, bars, amount=amount, profile=profile,
                                 likeness=st.likeness, **kw)
             label = "vary " + _bars_text(bars)
         elif request.name == "generate":
-            n = int(a["bars"])
-            if not 1 <= n <= 256:
-                raise CommandError("generate: bars must be 1..256")
+            n = _count("generate", a["bars"])
             p = self.piece
-            props = engine.generate(n, meter=p.meter if p else (4, 4),
-                                    key=p.key if p else Key("D", "major"),
-                                    profile=st.profile, likeness=st.likeness, **kw)
-            label = f"generate {n} bars"
+            meter, key = _meter_key(a)
+            meter = meter or (p.meter if p else (4, 4))
+            key = key or (p.key if p else Key("D", "major"))
+            props = engine.generate(n, meter=meter, key=key, profile=profile,
+                                    likeness=st.likeness, temperature=temp, **kw)
+            label = f"generate {n} bars in {meter[0]}/{meter[1]}, {key}"
         else:
             piece = self._need_piece("interpolate")
             a_bar, b_bar = _resolve_bar(piece, a["from"]), _resolve_bar(piece, a["to"])
             if a_bar == b_bar:
                 raise CommandError("interpolate needs two different bars")
-            props = engine.interpolate(piece, a_bar, b_bar, **kw)
+            steps = a.get("steps", 3)
+            props = engine.interpolate(piece, a_bar, b_bar, steps=int(steps), **kw)
             label = f"interpolate bar {a_bar} to bar {b_bar}"
         if not props:
             raise CommandError(f"{request.name}: the model returned no candidates")
         st.rolls += 1
         self.push_proposals(props, request, label)
-        return Outcome(f"{len(props)} candidates ({label}, seed {seed}): "
+        few = (f"; only {len(props)} distinct (the model found no more)"
+               if len(props) < count else "")
+        return Outcome(f"{len(props)} candidates ({label}, seed {seed}){few}: "
                        "'take N' to accept, 'again' for new ones", "proposals")
 
-    def _do_continue(self, bars: int, temperature: float | None = None) -> Outcome:
-        args = {"bars": bars} | ({"temperature": temperature} if temperature is not None else {})
-        return self._propose(Intent("continue", args))
+    def _do_continue(self, bars: int = 8, **more) -> Outcome:
+        return self._propose(Intent("continue", {"bars": bars} | _given(more)))
 
-    def _do_generate(self, bars: int) -> Outcome:
-        return self._propose(Intent("generate", {"bars": bars}))
+    def _do_new_part(self, bars: int | None = None, **more) -> Outcome:
+        piece = self._need_piece("add a part to")
+        if bars is None:     # as long as the piece's first part (4..16 bars)
+            bars = min(16, max(4, _first_part_length(piece)))
+        return self._propose(Intent("new_part", {"bars": bars} | _given(more)))
 
-    def _do_vary(self, bars: list[int]) -> Outcome:
-        return self._propose(Intent("vary", {"bars": list(bars)}))
+    def _do_generate(self, bars: int = 8, **more) -> Outcome:
+        return self._propose(Intent("generate", {"bars": bars} | _given(more)))
+
+    def _do_vary(self, bars: list[int], **more) -> Outcome:
+        return self._propose(Intent("vary", {"bars": list(bars)} | _given(more)))
 
     def _do_interpolate(self, **args) -> Outcome:
-        return self._propose(Intent("interpolate", {"from": args["from"], "to": args["to"]}))
+        return self._propose(Intent("interpolate", {"from": args["from"], "to": args["to"]}
+                                    | _given({k: v for k, v in args.items()
+                                              if k not in ("from", "to")})))
 
     def _do_again(self) -> Outcome:
         req = self.state.request
@@ -459,10 +629,14 @@ class Session:
             raise CommandError(f"there is no candidate {k}: choose 1 to {len(props)}")
         return i + 1, props[i]
 
-    def _do_accept(self, candidate: int) -> Outcome:
+    def _do_accept(self, candidate: int | None = None) -> Outcome:
+        if candidate is None:        # "yes", "keep it": the only (or first) candidate shown
+            if not self.proposals:
+                raise CommandError("no candidates on the table to keep: try 'continue 8 bars'")
+            candidate = 1
         k, prop = self._candidate(candidate)
         self.set_piece(prop.tune, f"accept {k}")
-        return Outcome(f"accepted candidate {k}: the piece now has {prop.tune.num_bars} bars",
+        return Outcome(f"accepted candidate {k}: the piece now has {length_text(prop.tune)}",
                        "piece")
 
     def _do_reject(self) -> Outcome:
@@ -473,20 +647,58 @@ class Session:
         self.save()
         return Outcome(f"rejected {n} candidates ('again' rolls new ones)")
 
-    def _do_undo(self) -> Outcome:
+    def _do_undo(self, count: int = 1) -> Outcome:
         if not self.can_undo():
             raise CommandError("nothing to undo")
-        undone = self.state.label
-        self.index -= 1
+        count = max(1, int(count))
+        steps = min(count, self.index)
+        undone = [self.history[self.index - i].label for i in range(steps)]
+        self.index -= steps
         self.save()
-        return Outcome(f"undid '{undone}'", "proposals" if self.proposals else "piece")
+        more = f" (only {steps} turns to undo)" if steps < count else ""
+        what = ", ".join(f"'{u}'" for u in undone)
+        return Outcome(f"undid {what}{more}", "proposals" if self.proposals else "piece")
 
-    def _do_redo(self) -> Outcome:
+    def _do_redo(self, count: int = 1) -> Outcome:
         if not self.can_redo():
             raise CommandError("nothing to redo")
-        self.index += 1
+        count = max(1, int(count))
+        steps = min(count, len(self.history) - 1 - self.index)
+        self.index += steps
         self.save()
-        return Outcome(f"redid '{self.state.label}'", "proposals" if self.proposals else "piece")
+        redone = ", ".join(f"'{self.history[self.index - i].label}'" for i in reversed(range(steps)))
+        more = f" (only {steps} turns to redo)" if steps < count else ""
+        return Outcome(f"redid {redone}{more}", "proposals" if self.proposals else "piece")
+
+    # the written form ----------------------------------------------------------------
+    def _do_repeat(self, bars: list[int]) -> Outcome:
+        piece = self._need_piece("repeat")
+        nums = sorted({_resolve_bar(piece, b) for b in bars})
+        i, j = nums[0], nums[-1]
+        self._edit(lambda t: t.with_repeat(i, j), f"repeat {_bars_text(list(range(i, j + 1)))}")
+        return Outcome(f"bars {i}-{j} are now between repeat signs: {length_text(self.piece)}",
+                       "piece")
+
+    def _do_unfold(self) -> Outcome:
+        piece = self._need_piece("unfold")
+        if not piece.has_form:
+            return Outcome("nothing to unfold: the piece has no repeats or parts")
+        self.set_piece(piece.unfolded(), "unfold")      # bar numbers change: proposals go
+        return Outcome(f"unfolded: the repeats are written out ({length_text(self.piece)})",
+                       "piece")
+
+    def _do_fold(self) -> Outcome:
+        piece = self._need_piece("fold")
+        try:
+            from st4rt_repl.fold import fold
+        except ImportError:
+            raise CommandError("fold is not available in this version") from None
+        folded = fold(piece)
+        if folded == piece:
+            return Outcome("nothing to fold: no section is repeated note for note")
+        self.set_piece(folded, "fold")
+        return Outcome(f"folded: repeated sections are written as repeats "
+                       f"({length_text(self.piece)})", "piece")
 
     # editing the piece ------------------------------------------------------------
     def _edit(self, fn, label: str) -> None:
@@ -496,8 +708,14 @@ class Session:
         self.push(State(fn(piece), props, self.state.request, label))
         self.save()
 
-    def _do_transpose(self, semitones: int) -> Outcome:
+    def _do_transpose(self, semitones: int | None = None, key: str | None = None) -> Outcome:
         piece = self._need_piece("transpose")
+        if semitones is None:             # "transpose to D": the nearest way to that tonic
+            if key is None:
+                raise CommandError("transpose: say by how much ('up 2') or to which key ('to D')")
+            # the tonic moves; the mode is the piece's (transposing never changes it)
+            target = engine.parse_key(str(key).split()[0])
+            semitones = (target.tonic_pc - piece.key.tonic_pc + 6) % 12 - 6
         if semitones == 0:
             return Outcome("transposed by 0: nothing changed")
         pitches = [n.pitch for _, n in piece.notes() if n.pitch is not None] + [
@@ -508,6 +726,23 @@ class Session:
         word = "up" if semitones > 0 else "down"
         return Outcome(f"transposed {word} {abs(semitones)} semitone"
                        f"{'s' if abs(semitones) != 1 else ''}: now {self.piece.key}")
+
+    def _do_meter(self, meter) -> Outcome:
+        """Re-bar the piece in another meter (the notes stay, the barlines move)."""
+        from st4rt_repl.form import rebar
+        piece = self._need_piece("change the meter of")
+        m = tuple(int(x) for x in meter) if isinstance(meter, (list, tuple)) else engine.parse_meter(meter)
+        if m == piece.meter and all(b.meter == m for b in piece.bars):
+            return Outcome(f"the piece is already in {m[0]}/{m[1]}")
+        if piece.has_form:
+            raise CommandError("the piece has repeats or parts: 'unfold' it first, then change "
+                               "the meter")
+        head = [(m, list(piece.bars[0].notes))] if piece.pickup else []
+        rest = [n for b in piece.bars[1 if piece.pickup else 0:] for n in b.notes]
+        bars, pickup = rebar(head + [(m, rest)])
+        new = piece.with_(bars=tuple(bars), meter=m, pickup=pickup)
+        self.set_piece(new, f"meter {m[0]}/{m[1]}")
+        return Outcome(f"re-barred in {m[0]}/{m[1]}: {length_text(new)}", "piece")
 
     def _do_tempo(self, bpm: int) -> Outcome:
         self._need_piece("set the tempo of")
@@ -530,8 +765,7 @@ class Session:
         return Outcome(f"title is now {text!r}")
 
     def _do_load(self, path: str) -> Outcome:
-        from st4rt_repl import formats
-        result = formats.load(os.path.expanduser(path))
+        result = engine.load_tune(os.path.expanduser(path))
         self.set_piece(result.tune, f"load {Path(path).name}")
         return Outcome(f"loaded {result.tune}" + (f"; {result.message}" if result.message else ""),
                        "piece")
@@ -596,31 +830,61 @@ class Session:
         return Outcome(f"{summary}; profile 'me' is now on", changed=True)
 
     # files ------------------------------------------------------------------------
-    def _do_export(self, format: str, path: str = "") -> Outcome:
+    def _do_export(self, format: str, path: str = "", overwrite: bool = False,
+                   force: bool = False) -> Outcome:
+        """Write the piece; an existing file needs a yes (`Confirm`), a folder gets a named file."""
         from st4rt_repl.commands import EXPORT_FORMATS
         piece = self._need_piece("export")
         if format not in EXPORT_FORMATS:
             raise CommandError(f"unknown export format {format!r}")
-        target = Path(os.path.expanduser(path or _slug(piece.title) + EXPORT_FORMATS[format]))
+        ext = EXPORT_FORMATS[format]
+        name = paths.slug(piece.title) + ext
+        target = Path(os.path.expanduser(path or name))
+        if target.name == ext:            # "export abc out/" read as out/.abc: a folder
+            target = target.parent
         if target.is_dir():
-            target = target / (_slug(piece.title) + EXPORT_FORMATS[format])
-        if format in ("wav", "svg"):
-            from st4rt_repl import playback
-            (playback.render_wav if format == "wav" else playback.render_svg)(piece, target)
-        else:
-            from st4rt_repl import formats
-            formats.save(piece, target)
-        return Outcome(f"wrote {target} ({format}, {piece.num_bars} bars)")
+            target = target / name
+        if target.is_dir():
+            raise CommandError(f"{target}: is a folder")
+        if target.exists() and not (overwrite or force):
+            again = Intent("export", {"format": format, "path": str(target), "overwrite": True})
+            raise Confirm(f"{target} already exists: say 'export {format} {target} overwrite' "
+                          "to replace it (or run the script with --force)",
+                          f"{target} already exists. Replace it? [y/N] ", again)
+        tmp = target.with_name(f".{target.stem}.{os.getpid()}.part{target.suffix}")
+        try:
+            if format in ("wav", "svg"):
+                from st4rt_repl import playback
+                (playback.render_wav if format == "wav" else playback.render_svg)(piece, tmp)
+            else:
+                engine.save_tune(piece, tmp)
+            os.replace(tmp, target)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        return Outcome(f"wrote {target} ({format}, {length_text(piece)})")
 
     def _do_play(self, candidate: int | None = None, bars: list[int] | None = None,
-                 loop: bool = False) -> Outcome:
+                 loop: bool = False, tempo: int | None = None,
+                 **more) -> Outcome:
         from st4rt_repl import playback
         tune = self._candidate(candidate)[1].tune if candidate is not None else \
             self._need_piece("play")
+        start = more.get("from") if more.get("from") is not None else more.get("from_bar")
         rng = None
         if bars:
             nums = [_resolve_bar(tune, b) for b in bars]
             rng = (min(nums), max(nums))
+        elif start is not None:
+            rng = (_resolve_bar(tune, start), tune.bar_numbers()[-1])
+        if tempo is not None:
+            if not 20 <= int(tempo) <= 400:
+                raise CommandError(f"tempo {tempo} is out of range: use 20..400 bpm")
+            tune = tune.with_(tempo=int(tempo))
+            from dataclasses import replace as _r
+            cfg = _r(playback.load_config(), tempo=int(tempo))
+            return Outcome(playback.play(tune, port=self.settings.port, loop=loop, bars=rng,
+                                         config=cfg))
         return Outcome(playback.play(tune, port=self.settings.port, loop=loop, bars=rng))
 
     def _do_stop(self) -> Outcome:
@@ -675,8 +939,13 @@ class Session:
 
     def _do_status(self) -> Outcome:
         st = self.settings
-        lines = [self.describe(),
-                 f"file: {self.path}",
+        p = self.piece
+        lines = [self.describe()]
+        if p is not None:
+            lines.append(f"piece: {p.title}, {length_text(p)}, {p.key}, "
+                         f"{p.meter[0]}/{p.meter[1]}, {p.tempo} bpm"
+                         + (f", parts {p.parts}" if p.parts else ""))
+        lines += [f"file: {self.path}",
                  f"history: turn {self.index} of {len(self.history) - 1}"
                  f" (undo {'yes' if self.can_undo() else 'no'}, redo {'yes' if self.can_redo() else 'no'})",
                  f"temperature {st.temperature}, {st.candidates} candidates, profile "
@@ -689,8 +958,8 @@ class Session:
         return Outcome("MIDI output ports: " + (", ".join(ports) if ports else "none found"))
 
     def _do_config(self) -> Outcome:
-        from st4rt_repl import config
-        return Outcome("", "text", text=config.show_config())
+        from st4rt_repl import playback
+        return Outcome("", "text", text=playback.show_config())
 
     def _do_help(self, topic: str | None = None) -> Outcome:
         return Outcome("", "help", topic=topic)

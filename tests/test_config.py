@@ -3,7 +3,8 @@ import pytest
 
 from st4rt_repl import paths
 from st4rt_repl.config import (DEFAULT_CONFIG_TEXT, DEFAULT_GAIN, Config, ConfigError,
-                               instrument_program, load_config, parse_config, show_config)
+                               instrument_program, load_config, parse_config)
+from st4rt_repl.playback import show_config
 
 
 @pytest.fixture(autouse=True)
@@ -68,6 +69,9 @@ def test_instrument_program_rejects_unknowns():
     ("soundfont = 3\n", "cfg.toml:1:1:", "soundfont must be a quoted string"),
     ("tempo = 90\nvolume = 3\n", "cfg.toml:2:1:", "unknown setting 'volume'"),
     ("tempo = 90\ngain 3\n", "cfg.toml:2:6:", "Expected '='"),
+    ('chords = "yes"\n', "cfg.toml:1:1:", "chords must be true or false"),
+    ("renders_max_files = 0\n", "cfg.toml:1:1:", "renders_max_files must be a whole number 1..100000"),
+    ("\nrenders_max_mb = 1.5\n", "cfg.toml:2:1:", "renders_max_mb must be a whole number"),
 ])
 def test_mistakes_are_one_line_with_file_line_column(text, where, words):
     with pytest.raises(ConfigError) as e:
@@ -104,3 +108,12 @@ def test_show_config_says_when_the_soundfont_is_missing(tmp_path):
 
 def test_show_config_reads_the_user_file_by_default():
     assert show_config().splitlines()[0] == f"config file  {paths.config_file()}"
+
+
+def test_the_render_cache_and_chords_settings():
+    c = parse_config("chords = false\nrenders_max_files = 5\nrenders_max_mb = 50\n")
+    assert (c.chords, c.renders_max_files, c.renders_max_mb) == (False, 5, 50)
+    d = parse_config("")
+    assert d.chords and d.renders_max_files == 20 and d.renders_max_mb == 200
+    text = show_config(c)
+    assert "chords       false" in text and "renders      newest 5 files, at most 50 MB" in text

@@ -161,13 +161,54 @@ def test_play_without_audio_writes_wav_and_midi_and_says_so(home):
     assert [m.note for m in messages if m.type == "note_on" and m.velocity] == \
         [p for _, _, p in reel().sounding()]
     assert not playback.is_playing()
-    # The same tune and settings reuse the same files rather than piling up new ones.
-    stamp = wav.stat().st_mtime_ns
+    # The same tune and settings reuse the same files rather than piling up new ones
+    # (not rendered again: a new render would be a new file, os.replace'd in).
+    inode = wav.stat().st_ino
     assert playback.play(reel(), config=cfg) == message
-    assert len(list(wav.parent.iterdir())) == 2 and wav.stat().st_mtime_ns == stamp
+    assert len(list(wav.parent.iterdir())) == 2 and wav.stat().st_ino == inode
     # Other settings are other files.
     other = playback.play(reel(), config=Config(audio_driver="none", program=73))
     assert _paths_in(other)[0] != wav
+
+
+@needs_fluidsynth
+def test_play_follows_the_repeats_and_plays_the_chords(home):
+    from st4rt_repl.formats import parse_abc_text
+    t = parse_abc_text('X:1\nT:Form\nM:4/4\nL:1/8\nK:D\n|:"D"DEFG ABcd|1 "A7"A8:|2 "D"d8|]\n').tune
+    assert t.num_bars == 3 and t.num_played_bars == 4
+    for chords in (True, False):
+        cfg = Config(audio_driver="none", chords=chords, source="c.toml")
+        wav, mid = _paths_in(playback.play(t, config=cfg))
+        tracks = mido.MidiFile(mid).tracks
+        melody = [m.note for m in tracks[1] if m.type == "note_on" and m.velocity]
+        assert melody == [p for _, _, p in t.performed().sounding()]      # 4 bars as played
+        chord_notes = [m.note for tr in tracks[2:] for m in tr if m.type == "note_on" and m.velocity]
+        assert bool(chord_notes) == chords
+        if chords:             # D, A7, D, D (bar 1 again), under the melody
+            assert {n % 12 for n in chord_notes} >= {2, 6, 9, 1, 7}
+        seconds = len(read_wav(wav)) / 44100
+        assert seconds == pytest.approx(16 * 60 / 120 + playback.TAIL_SECONDS, abs=0.05)
+
+
+@needs_fluidsynth
+def test_renders_are_a_bounded_cache(home):
+    """Every `play` without a sound card writes a WAV; only the newest N files (or M MB) stay."""
+    import os
+    import time
+    cfg = Config(audio_driver="none", renders_max_files=4, source="c.toml")
+    folder = home / "home" / "data" / "renders"
+    made = []
+    for k in range(4):      # four different tunes: 8 files written, 4 kept
+        t = reel().transpose(k).with_(title=f"Tune {k}")
+        made.append(_paths_in(playback.play(t, config=cfg)))
+        for p in made[-1]:  # distinct ages, whatever the file system's clock resolution
+            os.utime(p, (time.time() - 100 + k, time.time() - 100 + k))
+    kept = sorted(p.name for p in folder.iterdir())
+    assert kept == sorted(p.name for p in made[-1] + made[-2])
+    # and a megabyte budget: one WAV of this reel is ~1.7 MB, so 1 MB keeps only the newest pair
+    small = Config(audio_driver="none", renders_max_files=100, renders_max_mb=1, source="c.toml")
+    newest = _paths_in(playback.play(reel().with_(title="Last"), config=small))
+    assert sorted(folder.iterdir()) == sorted(newest)
 
 
 @needs_fluidsynth
@@ -465,11 +506,11 @@ def test_cli_render_svg(scale_file, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, code, err", [
-    (["-o", "{tmp}/x.mp3"], 2, "{tmp}/x.mp3: cannot render to .mp3; use .wav, .svg or .pdf"),
-    (["-o", "{tmp}/x.wav", "--bars", "2-9"], 1, "st4rt render: bar 9 does not exist: the tune has 4 bars"),
-    (["-o", "{tmp}/x.wav", "--bars", "two"], 1, "st4rt render: bad bar range 'two'"),
-    (["-o", "{tmp}/x.wav", "--instrument", "kazoo"], 1, "st4rt render: unknown instrument 'kazoo'"),
-    (["-o", "{tmp}/x.wav", "--soundfont", "{tmp}/no.sf2"], 1, "st4rt render: soundfont not found: {tmp}/no.sf2"),
+    (["-o", "{tmp}/x.mp3"], 2, "st4rt render: {tmp}/x.mp3: cannot render to .mp3; use .wav, .svg or .pdf"),
+    (["-o", "{tmp}/x.wav", "--bars", "2-9"], 2, "st4rt render: bar 9 does not exist: the tune has 4 bars"),
+    (["-o", "{tmp}/x.wav", "--bars", "two"], 2, "st4rt render: bad bar range 'two'"),
+    (["-o", "{tmp}/x.wav", "--instrument", "kazoo"], 2, "st4rt render: unknown instrument 'kazoo'"),
+    (["-o", "{tmp}/x.wav", "--soundfont", "{tmp}/no.sf2"], 2, "st4rt render: soundfont not found: {tmp}/no.sf2"),
 ])
 def test_cli_render_errors_are_one_line(scale_file, tmp_path, capsys, args, code, err):
     argv = ["render", str(scale_file)] + [a.format(tmp=tmp_path) for a in args]
@@ -480,8 +521,8 @@ def test_cli_render_errors_are_one_line(scale_file, tmp_path, capsys, args, code
 
 
 def test_cli_render_missing_input(tmp_path, capsys):
-    assert main(["render", str(tmp_path / "none.abc"), "-o", str(tmp_path / "x.wav")]) == 1
-    assert capsys.readouterr().err == f"{tmp_path / 'none.abc'}: no such file\n"
+    assert main(["render", str(tmp_path / "none.abc"), "-o", str(tmp_path / "x.wav")]) == 2
+    assert capsys.readouterr().err == f"st4rt render: {tmp_path / 'none.abc'}: no such file\n"
 
 
 def test_cli_ports(capsys):
@@ -490,7 +531,7 @@ def test_cli_ports(capsys):
     if code == 0:
         assert out.strip() and not err          # port names, or "no MIDI output ports found"
     else:
-        assert code == 1 and not out and len(err.splitlines()) == 1 and err.startswith("st4rt ports: ")
+        assert code == 2 and not out and len(err.splitlines()) == 1 and err.startswith("st4rt ports: ")
 
 
 def test_parse_bars():
@@ -498,3 +539,22 @@ def test_parse_bars():
         [(7, 7), (2, 5), (3, 4), (1, 8), None]
     with pytest.raises(TuneError, match="bad bar range 'x-2'"):
         playback.parse_bars("x-2")
+
+
+def test_a_port_hears_the_repeats_and_the_chords():
+    from st4rt_repl.formats import midi, parse_abc_text
+    t = parse_abc_text('X:1\nT:Form\nM:4/4\nL:1/8\nQ:1/4=960\nK:D\n|:"D"DEFG ABcd:|"G"g8|]\n').tune
+    port = RecordingPort()
+    playback.play(t, port="rec", config=Config(), open_port=lambda name: port)
+    _wait_until_done()
+    melody = [m.note for _, m in port.received if m.type == "note_on" and m.channel == 0]
+    assert melody == [p for _, _, p in t.performed().sounding()]          # bar 1 twice, then bar 2
+    chords = [m.note for _, m in port.received if m.type == "note_on" and m.channel == midi.CHORD_CHANNEL]
+    assert chords == list(midi.chord_pitches("D")) * 2 + list(midi.chord_pitches("G"))
+    ons = sum(m.type == "note_on" for _, m in port.received)
+    assert sum(m.type == "note_off" for _, m in port.received) == ons      # nothing left hanging
+    assert [m.channel for _, m in port.received if m.type == "control_change"] == [midi.CHORD_CHANNEL, 0]
+    port2 = RecordingPort()
+    playback.play(t, port="rec", config=Config(chords=False), open_port=lambda name: port2)
+    _wait_until_done()
+    assert all(m.channel == 0 for _, m in port2.received)

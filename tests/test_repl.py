@@ -170,12 +170,12 @@ def test_script_strict_stops_at_the_first_failure(home, kesh):
     script = home / "s.txt"
     script.write_text(KESH + "\ntranspose up 2\nvry bar 3\ntempo 80\n")
     r = run_st4rt(home, "--script", str(script), "--strict")
-    assert r.returncode == 1
-    assert r.stderr.strip() == f"{script}:10: did not understand 'vry bar 3' (did you mean 'vary bar 3'?)"
+    assert r.returncode == 2
+    assert r.stderr.strip() == f"st4rt: {script}:10: did not understand 'vry bar 3' (did you mean 'vary bar 3'?)"
     assert "st4rt> tempo 80" not in r.stdout                 # stopped before it
     assert last_session().piece == kesh.transpose(2)
     r = run_st4rt(home, "--script", str(script))              # without --strict it goes on
-    assert r.returncode == 1 and "tempo is now 80 bpm" in r.stdout
+    assert r.returncode == 2 and "tempo is now 80 bpm" in r.stdout
     script.write_text(KESH + "\ntranspose up 2\n")
     assert run_st4rt(home, "--script", str(script), "--strict").returncode == 0
 
@@ -372,3 +372,66 @@ def test_paste_continue_take_vary_take_undo_export(home, kesh):
     assert notes == [p for _, _, p in piece.sounding()]
     ticks = sum(m.time for m in mido.merge_tracks(mid.tracks))
     assert abs(ticks / mid.ticks_per_beat - float(piece.duration)) < 0.01
+
+
+# ----- issue 13: scripts that go wrong ----------------------------------------------------------
+def test_a_tune_without_a_blank_line_does_not_swallow_the_commands_after_it(home, kesh):
+    script = home / "s.txt"
+    script.write_text(KESH + "transpose up 2\ntempo 80\nexport abc out.abc\n")   # no blank line
+    r = run_st4rt(home, "--script", str(script), "--strict")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == (f"st4rt: {script}:8: warning: 'transpose up 2' ends the ABC tune "
+                                "that starts at line 1 (leave a blank line after a tune)")
+    assert "tempo is now 80 bpm" in r.stdout
+    assert last_session().piece == kesh.transpose(2).with_(tempo=80)
+
+
+@pytest.mark.parametrize("damage", [b"\xff\xfe\x81", b"no-such-session\n", b"{not json"])
+def test_a_damaged_last_session_never_stops_a_script_or_the_prompt(home, kesh, damage):
+    sessions = home / "home" / "data" / "sessions"
+    sessions.mkdir(parents=True)
+    (sessions / "last").write_bytes(damage if damage != b"{not json" else b"broken\n")
+    if damage == b"{not json":
+        (sessions / "broken.json").write_bytes(damage)
+    script = home / "s.txt"
+    script.write_text("tempo 80\n")
+    r = run_st4rt(home, "--script", str(script), "--resume")
+    assert "Traceback" not in r.stderr and r.returncode == 2      # no piece for 'tempo': one error
+    warn = [ln for ln in r.stderr.splitlines() if ln.startswith("warning: ")]
+    assert len(warn) == 1 and "starting a new session" in warn[0]
+    rc, out = drive("status\r" + "quit\r", new=False)
+    assert rc == 0 and "starting a new session" in out and "no piece yet" in out
+
+
+def test_export_onto_an_existing_file_asks_or_refuses_in_a_script(home, kesh):
+    (home / "mine.mid").write_text("not a MIDI file, and mine")
+    rc, out = drive(PASTE + "export midi mine.mid\r" + "n\r" + "quit\r")
+    assert "not done: the file is as it was" in out
+    assert (home / "mine.mid").read_text() == "not a MIDI file, and mine"
+    rc, out = drive(PASTE + "export midi mine.mid\r" + "y\r" + "quit\r")
+    assert "wrote mine.mid" in out and (home / "mine.mid").read_bytes()[:4] == b"MThd"
+    script = home / "s.txt"
+    (home / "mine.abc").write_text("keep")
+    script.write_text(KESH + "\nexport abc mine.abc\n")
+    r = run_st4rt(home, "--script", str(script))
+    assert r.returncode == 2 and (home / "mine.abc").read_text() == "keep"
+    assert r.stderr.strip() == (f"st4rt: {script}:9: mine.abc already exists: say 'export abc "
+                                "mine.abc overwrite' to replace it (or run the script with --force)")
+    r = run_st4rt(home, "--script", str(script), "--force")
+    assert r.returncode == 0 and "T:The Kesh" in (home / "mine.abc").read_text()
+
+
+def test_an_unclear_sentence_asks_in_the_prompt_and_fails_in_a_script(home, kesh):
+    rc, out = drive(PASTE + "set the tempo to 90 with feeling\r" + "\r" + "quit\r")
+    assert rc == 0 and "Set the tempo to 90 bpm? (not understood: 'feeling') [Y/n]" not in out  # a prompt, not output
+    assert "tempo is now 90 bpm" in out and last_session().piece.tempo == 90     # "" = yes
+    rc, out = drive(PASTE + "set the tempo to 90 with feeling\r" + "transpose up 2\r" + "quit\r")
+    assert "tempo is now 90" not in out and "transposed up 2" in out            # the answer ran instead
+    rc, out = drive(PASTE + "set the tempo to 90 with feeling\r" + "no\r" + "quit\r")
+    assert "not done" in out and last_session().piece.tempo == kesh.tempo
+    script = home / "s.txt"
+    script.write_text(KESH + "\nset the tempo to 90 with feeling\ntempo 80\n")
+    r = run_st4rt(home, "--script", str(script), "--strict")
+    assert r.returncode == 2 and "tempo is now" not in r.stdout
+    assert r.stderr.strip() == (f"st4rt: {script}:9: Set the tempo to 90 bpm? "
+                                "(not understood: 'feeling')")

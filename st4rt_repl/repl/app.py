@@ -18,8 +18,8 @@ import time
 from typing import TYPE_CHECKING, Callable, Iterable, Iterator, TextIO
 
 from st4rt_repl import paths
-from st4rt_repl.commands import Intent, ParseError, looks_like_abc, parse
-from st4rt_repl.session import CommandError, Outcome, Session
+from st4rt_repl.commands import Intent, ParseError, Unclear, looks_like_abc, parse
+from st4rt_repl.session import CommandError, Confirm, Outcome, Session, find_last
 from st4rt_repl.repl import help as help_texts
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 __all__ = ["run_repl", "Repl", "run_script", "run_interactive", "script_blocks"]
 
 PROMPT = "st4rt> "
-_MODEL_TURNS = {"continue", "generate", "vary", "interpolate", "again", "personalize"}
+_MODEL_TURNS = {"continue", "generate", "vary", "interpolate", "again", "personalize", "new_part"}
 _ABC_START = re.compile(r"^X:\s*\d*\s*$")
 
 
@@ -76,6 +76,10 @@ class WarmUp:
             pass
         self.seconds = time.perf_counter() - t0
 
+    def busy(self) -> bool:
+        """True while the warm-up is still running."""
+        return self.thread is not None and self.thread.is_alive()
+
     def wait(self) -> None:
         if self.thread is not None:
             self.thread.join()
@@ -89,8 +93,12 @@ class Repl:
 
     def __init__(self, session: Session, console: "Console | None" = None, *,
                  err: "Console | None" = None, read_paste: Callable[[], str | None] | None = None,
-                 warmup: WarmUp | None = None):
+                 warmup: WarmUp | None = None, ask: Callable[[str], bool] | None = None,
+                 force: bool = False, answer: Callable[[str], str | None] | None = None):
         self.session = session
+        self.ask = ask              # None in scripts: questions become errors
+        self.force = force          # --force: export may replace files
+        self.answer = answer        # reads the reply to a clarifying question (None in scripts)
         self._console = console
         self._err = err
         self.read_paste = read_paste
@@ -115,8 +123,12 @@ class Repl:
 
     def error(self, message: str, where: str | None = None) -> None:
         self.failures += 1
-        line = f"{where}: {message}" if where else f"error: {message}"
+        line = f"st4rt: {where}: {message}" if where else f"error: {message}"
         self.err.print(_text(" ".join(line.split()), "bold red"), soft_wrap=True)
+
+    def warn(self, message: str, where: str | None = None) -> None:
+        line = f"st4rt: {where}: warning: {message}" if where else f"warning: {message}"
+        self.err.print(_text(" ".join(line.split()), "yellow"), soft_wrap=True)
 
     def info(self, message: str) -> None:
         if message:
@@ -151,6 +163,20 @@ class Repl:
             return True
         try:
             intent = parse(text)
+        except Unclear as e:
+            if self.answer is None:          # a script: an error with its line, never the guess
+                self.error(e.message, where)
+                return False
+            reply = self.answer(str(e) + " ")
+            if reply is None:
+                self.info("not done")
+                return True
+            if reply.strip().lower() in ("", "y", "yes"):
+                return self.run_intent(e.guess, where=where)
+            if reply.strip().lower() in ("n", "no"):
+                self.info("not done")
+                return True
+            return self.execute(reply, where=where)     # the answer is a new command
         except ParseError as e:
             self.error(str(e), where)
             return False
@@ -160,8 +186,22 @@ class Repl:
         done = False        # the turn has happened (Ctrl-C after this only cuts the display)
         try:
             if intent.name in _MODEL_TURNS and self.warmup is not None:
+                if self.warmup.busy():
+                    # The first start after installing imports torch cold (measured: 19 s on a
+                    # busy 2-core machine without compiled .pyc files, 1.5 s after): say so.
+                    self.info("loading the models (the first start after installing is slow)...")
                 self.warmup.wait()
-            out = self.session.apply(intent)
+            if self.force and intent.name == "export":
+                intent = Intent("export", dict(intent.args) | {"force": True})
+            try:
+                out = self.session.apply(intent)
+            except Confirm as c:
+                if self.ask is None:               # a script: say how to say yes on the line
+                    raise CommandError(str(c)) from None
+                if not self.ask(c.question):
+                    self.info("not done: the file is as it was")
+                    return True
+                out = self.session.apply(c.then)
             done = True
             if out.kind == "paste":
                 text = self.read_paste() if self.read_paste else None
@@ -205,9 +245,20 @@ class Repl:
 # ----------------------------------------------------------------------------
 def _start_session(args, ask: Callable[[str], bool] | None,
                    say: Callable[[str, str], None]) -> Session:
-    """A fresh session, or the last one: --resume resumes, --new never asks, else ask (if we may)."""
+    """A fresh session, or the last one: --resume resumes, --new never asks, else ask (if we may).
+
+    A damaged `last` pointer or session file never stops the start: one warning
+    line, then a new session.  An unwritable data folder: one warning, no autosave.
+    """
     seed = getattr(args, "seed", None)
-    last = Session.last_name()
+    problem = paths.check_writable(paths.data_dir() / "sessions")
+    if problem:
+        say(f"warning: {problem}; this session will not be saved", "yellow")
+        s = Session(seed=seed, autosave=False)
+        return s
+    last, warning = find_last()
+    if warning:
+        say(f"warning: {warning}", "yellow")
     resume = False
     if last and not getattr(args, "new", False):
         if getattr(args, "resume", False):
@@ -215,7 +266,8 @@ def _start_session(args, ask: Callable[[str], bool] | None,
         elif ask is not None and not getattr(args, "file", None):
             try:
                 s = Session.open(last)
-            except CommandError:
+            except CommandError as e:
+                say(f"warning: {e}; starting a new session", "yellow")
                 s = None
             if s is not None and s.index > 0:
                 resume = ask(f"Resume {s.describe()}? [Y/n] ")
@@ -227,8 +279,8 @@ def _start_session(args, ask: Callable[[str], bool] | None,
             say(f"resumed {s.describe()}", "green")
             return s
         except CommandError as e:
-            say(f"error: {e}; starting a new session", "red")
-    elif getattr(args, "resume", False):
+            say(f"warning: {e}; starting a new session", "yellow")
+    elif getattr(args, "resume", False) and not warning:
         say("no session to resume; starting a new one", "yellow")
     return Session(seed=seed)
 
@@ -236,26 +288,73 @@ def _start_session(args, ask: Callable[[str], bool] | None,
 # ----------------------------------------------------------------------------
 # Scripts
 # ----------------------------------------------------------------------------
-def script_blocks(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+_ABC_FIELD = re.compile(r"^[A-Za-z+]:")
+# Lower-case letters that ABC note lines use: notes, rests, spacers, bow marks.
+_ABC_LOWER = set("abcdefgxyzuv")
+
+
+def _command_line(line: str) -> bool:
+    """True for a line inside an ABC tune that is really a command ('take 2', 'export midi x.mid').
+
+    ABC note lines only use the letters of notes (plus z, x, y, u, v) outside chord
+    symbols, decorations and inline fields; a line with other lower-case letters
+    that the command parser understands is a command.
+
+    >>> _command_line("take 2"), _command_line("GABc dedB|dBAG FGAB|"), _command_line('"Am"A2 !trill!B')
+    (True, False, False)
+    """
+    s = line.strip()
+    if not s or _ABC_FIELD.match(s) or s.startswith("%"):
+        return False
+    bare = re.sub(r'"[^"]*"|![^!]*!|\+[^+]*\+|\[[A-Za-z]:[^\]]*\]', "", s)
+    if not any(c.islower() and c not in _ABC_LOWER for c in bare):
+        return False
+    try:
+        return parse(s).name != "primer"
+    except ParseError:
+        return False
+
+
+def script_blocks(lines: Iterable[str], warn: Callable[[int, str], None] | None = None
+                  ) -> Iterator[tuple[int, str]]:
     """(line number, command) for each command of a script.
 
     An ABC tune runs from an ``X:`` line to the next blank line (or the end), and
     ``paste`` ... ``end`` holds one too; lines starting with ``# `` are comments.
+    A line inside an ``X:`` tune that is a command (no blank line after the tune)
+    ends the tune there, and `warn(line number, message)` is told.
 
     >>> list(script_blocks(["# hi", "X:1", "K:D", "DEF|", "", "take 2", "paste", "K:G", "G|", "end"]))
     [(2, 'X:1\\nK:D\\nDEF|\\n'), (6, 'take 2'), (7, 'K:G\\nG|\\n')]
+    >>> list(script_blocks(["X:1", "K:D", "DEF|", "continue 4 bars"], lambda n, m: print(n, m)))
+    4 'continue 4 bars' ends the ABC tune that starts at line 1 (leave a blank line after a tune)
+    [(1, 'X:1\\nK:D\\nDEF|\\n'), (4, 'continue 4 bars')]
     """
     it = iter(enumerate(lines, 1))
-    for num, raw in it:
+    pending: tuple[int, str] | None = None
+    while True:
+        if pending is not None:
+            (num, raw), pending = pending, None
+        else:
+            try:
+                num, raw = next(it)
+            except StopIteration:
+                return
         line = raw.rstrip("\r\n")
         stripped = line.strip()
         if not stripped or re.match(r"^#(\s|$|[^\d])", stripped):
             continue
         if _ABC_START.match(stripped):
             block = [stripped]
-            for _, more in it:
+            for more_num, more in it:
                 more = more.rstrip("\r\n")
                 if not more.strip():
+                    break
+                if _command_line(more):
+                    if warn is not None:
+                        warn(more_num, f"{more.strip()!r} ends the ABC tune that starts at line "
+                             f"{num} (leave a blank line after a tune)")
+                    pending = (more_num, more)
                     break
                 block.append(more)
             yield num, "\n".join(block) + "\n"
@@ -273,8 +372,11 @@ def script_blocks(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
 
 def run_script(repl: Repl, lines: Iterable[str], name: str, *, strict: bool = False,
                echo: bool = True) -> int:
-    """Run a script's commands; exit code 0, or 1 if any failed (--strict stops at the first)."""
-    for num, command in script_blocks(lines):
+    """Run a script's commands; exit code 0, or 2 if any failed (--strict stops at the first)."""
+    def warn(num: int, message: str) -> None:
+        repl.warn(message, f"{name}:{num}")
+
+    for num, command in script_blocks(lines, warn):
         if echo:
             shown = (f"(ABC tune, {command.count(chr(10))} lines)" if "\n" in command else command)
             repl.console.print(_text(PROMPT + shown, "bold cyan"), soft_wrap=True)
@@ -284,10 +386,10 @@ def run_script(repl: Repl, lines: Iterable[str], name: str, *, strict: bool = Fa
         except KeyboardInterrupt:
             return 130
         if not ok and strict:
-            return 1
+            return 2
         if repl.quit:
             break
-    return 1 if repl.failures else 0
+    return 2 if repl.failures else 0
 
 
 # ----------------------------------------------------------------------------
@@ -321,6 +423,23 @@ def run_interactive(args, *, input=None, output=None, console: "Console | None" 
             return False
         return answer.strip().lower() in ("", "y", "yes")
 
+    def answer(question: str) -> str | None:
+        """The raw reply to a clarifying question (None on Ctrl-C / Ctrl-D)."""
+        q = PromptSession(input=input, output=output)
+        try:
+            return q.prompt(question)
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+    def ask_no(question: str) -> bool:
+        """A yes/no question whose default is no (replacing a file)."""
+        q = PromptSession(input=input, output=output)
+        try:
+            answer = q.prompt(question)
+        except (EOFError, KeyboardInterrupt):
+            return False
+        return answer.strip().lower() in ("y", "yes")
+
     def say(message: str, colour: str) -> None:
         if console is not None:
             console.print(_text(message, colour))
@@ -328,13 +447,6 @@ def run_interactive(args, *, input=None, output=None, console: "Console | None" 
             print_formatted_text(FormattedText([(f"ansi{colour}", message)]), output=output)
 
     session = _start_session(args, ask, say)
-    holder = {"repl": None}
-    prompt = PromptSession(
-        history=history, completer=CommandCompleter(lambda: holder["repl"].session),
-        lexer=CommandLexer(), style=STYLE, key_bindings=prompt_bindings(),
-        bottom_toolbar=lambda: toolbar_fragments(holder["repl"].session),
-        auto_suggest=AutoSuggestFromHistory(), complete_while_typing=False,
-        enable_history_search=False, input=input, output=output)
 
     def read_paste() -> str | None:
         q = PromptSession(input=input, output=output, multiline=True,
@@ -347,8 +459,14 @@ def run_interactive(args, *, input=None, output=None, console: "Console | None" 
             return None
 
     warmup = WarmUp() if warm else None
-    repl = Repl(session, console, read_paste=read_paste, warmup=warmup)
-    holder["repl"] = repl
+    # The Repl first, so the completer and the toolbar can read its session
+    repl = Repl(session, console, read_paste=read_paste, warmup=warmup, ask=ask_no, answer=answer)
+    prompt = PromptSession(
+        history=history, completer=CommandCompleter(lambda: repl.session),
+        lexer=CommandLexer(), style=STYLE, key_bindings=prompt_bindings(),
+        bottom_toolbar=lambda: toolbar_fragments(repl.session),
+        auto_suggest=AutoSuggestFromHistory(), complete_while_typing=False,
+        enable_history_search=False, input=input, output=output)
     say("ST4RT+ co-composer. Paste an ABC tune, 'load FILE' or 'generate 8 bars'; "
         "'help' lists commands.", "brightblack")
     if getattr(args, "file", None):
@@ -441,14 +559,14 @@ def run_repl(args) -> int:
         try:
             source = open(script, encoding="utf-8")
         except OSError as e:
-            print(f"{script}: {e.strerror}", file=sys.stderr)
+            print(f"st4rt: {script}: {e.strerror}", file=sys.stderr)
             return 2
         name = script
-    session = _start_session(args, None, lambda m, c: err.print(_text(m, c)))
-    repl = Repl(session, console, err=err)
+    session = _start_session(args, None, lambda m, c: err.print(_text(m, c), soft_wrap=True))
+    repl = Repl(session, console, err=err, force=bool(getattr(args, "force", False)))
     if getattr(args, "file", None):
         if not repl.run_intent(Intent("load", {"path": args.file})) and args.strict:
-            return 1
+            return 2
     try:
         return run_script(repl, source, name, strict=bool(getattr(args, "strict", False)))
     finally:
