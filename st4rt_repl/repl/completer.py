@@ -1,5 +1,9 @@
 """Tab completion: command words, candidate and bar numbers, file paths, session names.
 
+What follows a verb comes from the command registry (`st4rt_repl.commands.REGISTRY`):
+a command that takes a candidate completes candidate numbers, one that takes bars
+completes bar numbers, and each command's ``follow`` words come after its first word.
+
 >>> from prompt_toolkit.document import Document
 >>> c = CommandCompleter(lambda: None)
 >>> [x.text for x in c.get_completions(Document("vár"), None)]
@@ -15,24 +19,21 @@ from typing import Callable, Iterable
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 
-from st4rt_repl.commands import COMMAND_WORDS
-from st4rt_repl.repl.help import TOPICS
+from st4rt_repl.commands import COMMAND_WORDS, REGISTRY
+from st4rt_repl.repl.help import TOPICS, topic_of
 
 __all__ = ["CommandCompleter"]
 
-_PATH_VERBS = {"load", "import", "read", "personalize", "personalise", "export", "write",
+_PATH_VERBS = {"load", "import", "read", "personalize", "personalise", "learn", "export", "write",
                "render", "use"}
-_CANDIDATE_VERBS = {"take", "accept", "keep", "choose", "pick", "show", "play"}
-_BAR_VERBS = {"vary", "change", "rewrite", "interpolate", "morph", "bridge", "play"}
-_FOLLOW = {
-    "transpose": ["up", "down", "by", "a fifth", "an octave", "a minor third"],
-    "export": ["midi", "musicxml", "abc", "wav", "svg"],
-    "temperature": ["0.8", "1.0", "1.2", "up", "down"],
-    "tempo": ["80", "100", "120", "140"],
-    "continue": ["4 bars", "8 bars", "16 bars"],
-    "generate": ["8 bars", "16 bars", "32 bars"],
-    "profile": ["me", "none"],
-}
+_CANDIDATE_VERBS = {w for c in REGISTRY.values() if "cand" in c.accepts for w in (c.name, *c.words)}
+_BAR_VERBS = {w for c in REGISTRY.values() if "bars" in c.accepts for w in (c.name, *c.words)}
+_FOLLOW = {w: list(c.follow) for c in REGISTRY.values() if c.follow for w in (c.name, *c.words)}
+# after "in": keys and meters, for the commands that take them ("generate a jig in |")
+_KEYS = ["D", "G", "A", "E minor", "A dorian", "D mixolydian"]
+_METERS = ["6/8", "9/8", "3/4", "2/4"]
+_IN_CHOICES = {w: (_KEYS if "key" in c.accepts else []) + (_METERS if "meter" in c.accepts else [])
+               for c in REGISTRY.values() for w in (c.name, *c.words)}
 _TUNE_EXTS = (".abc", ".mid", ".midi", ".musicxml", ".xml", ".mxl")
 
 
@@ -58,7 +59,7 @@ class CommandCompleter(Completer):
         if not before:
             for w in COMMAND_WORDS:
                 if w.startswith(current.lower()):
-                    meta = TOPICS.get(w, ("",))[0]
+                    meta = TOPICS.get(topic_of(w) or w, ("",))[0]
                     yield Completion(w, -len(current), display_meta=meta)
             return
         verb = before[0].lower()
@@ -70,6 +71,8 @@ class CommandCompleter(Completer):
             options = self._session_names()
         elif verb in _FOLLOW and len(before) == 1:
             options = _FOLLOW[verb]
+        if before[-1].lower() in ("in", "into", "to"):
+            options += _IN_CHOICES.get(verb, [])
         if verb in _CANDIDATE_VERBS and session is not None and len(before) == 1:
             options += [str(k) for k in range(1, len(getattr(session, "proposals", ())) + 1)]
         if verb in _BAR_VERBS and session is not None:

@@ -1,8 +1,14 @@
 """Colours of the input line (command word, numbers, paths, pasted ABC) and the style sheet.
 
+The command words come from the registry (`st4rt_repl.commands.COMMAND_WORDS`); meters
+("6/8") are numbers, not paths, and tune types ("jig") are coloured as numbers too: they
+are modifiers.
+
 >>> from prompt_toolkit.document import Document
 >>> CommandLexer().lex_document(Document("vary bar 3"))(0)
 [('class:command', 'vary'), ('', ' '), ('class:word', 'bar'), ('', ' '), ('class:number', '3')]
+>>> [s for s, t in CommandLexer().lex_document(Document("generate a jig in 6/8"))(0) if t.strip()]
+['class:command', 'class:word', 'class:number', 'class:word', 'class:number']
 """
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.lexers import Lexer
 from prompt_toolkit.styles import Style
 
-from st4rt_repl.commands import COMMAND_WORDS
+from st4rt_repl.commands import COMMAND_WORDS, TUNE_TYPES
 
 __all__ = ["CommandLexer", "STYLE"]
 
@@ -31,6 +37,8 @@ STYLE = Style.from_dict({
 })
 
 _TOKEN = re.compile(r"\s+|\S+")
+_COMMANDS = set(COMMAND_WORDS)
+_MODIFIER_WORDS = {w for t in TUNE_TYPES for w in t.split()} - {"slow", "single", "double"}
 
 
 class CommandLexer(Lexer):
@@ -51,9 +59,10 @@ class CommandLexer(Lexer):
                 if tok.isspace():
                     out.append(("", tok))
                     continue
-                if first and tok.lower() in COMMAND_WORDS:
+                if first and tok.lower() in _COMMANDS:
                     style = "class:command"
-                elif re.fullmatch(r"[-+]?\d+(?:[.-]\d+)?", tok):
+                elif re.fullmatch(r"[-+]?\d+(?:[.-]\d+)?|\d{1,2}/\d{1,2}", tok) or \
+                        tok.lower().rstrip("s,.") in _MODIFIER_WORDS:
                     style = "class:number"
                 elif re.search(r"[/~]|\.[A-Za-z]{2,8}$", tok):
                     style = "class:path"
