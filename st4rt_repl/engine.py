@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from st4rt_repl.limits import MAX_BARS, MAX_CANDIDATES, MAX_STEPS, MAX_BEAM, check_count
+from st4rt_repl.errors import NotAvailable
 from st4rt_repl.tune import Bar, Key, Meter, Tune, TuneError
 
 __all__ = ["Proposal", "NotAvailable", "changed_bars", "continue_tune", "vary", "generate",
@@ -35,9 +36,6 @@ __all__ = ["Proposal", "NotAvailable", "changed_bars", "continue_tune", "vary", 
 
 EXTRA_ROUNDS = 2      # more sampling rounds when candidates come back identical
 
-
-class NotAvailable(RuntimeError):
-    """A model whose shipped checkpoint is missing (one line for the user)."""
 
 
 @dataclass(frozen=True)

@@ -844,6 +844,8 @@ class Session:
             target = target.parent
         if target.is_dir():
             target = target / name
+        elif not target.suffix:           # "export midi song" -> song.mid
+            target = target.with_suffix(ext)
         if target.is_dir():
             raise CommandError(f"{target}: is a folder")
         if target.exists() and not (overwrite or force):

@@ -156,8 +156,7 @@ def _log_internal(name: str) -> str:
 def run_subcommand(name: str, argv: list[str]) -> int:
     """Parse and run one subcommand; every failure is one line and an exit code."""
     from st4rt_repl import paths
-    from st4rt_repl.engine import NotAvailable       # a model without its checkpoint: say so
-    from st4rt_repl.errors import TuneError
+    from st4rt_repl.errors import NotAvailable, TuneError   # NotAvailable: a model without its checkpoint
     module_name, help_ = SUBCOMMANDS[name]
     sub = argparse.ArgumentParser(prog=f"st4rt {name}", description=help_)
     module = importlib.import_module(module_name)
