@@ -163,11 +163,13 @@ def _check(what: str, n: int, most: int) -> None:
 def _graft(tune: Tune, result: Tune, bars: int) -> Tune:
     """`tune` (written form kept) plus the model's last `bars` bars (and its completed last bar).
 
-    A model that returns the written primer unchanged is trusted as is; one that
-    worked on a flat copy gets its new bars appended to the written tune.
+    A model that returns the written primer unchanged is trusted as is: its new bars
+    carry their form (``|:``, ``:|``, endings), it may close the primer's last bar
+    (a barline, or the rest of a bar cut short for the next part's pickup: one
+    partial bar more).  One that worked on a flat copy gets its new bars appended.
     """
     n = len(tune.bars)
-    if len(result.bars) == n + bars and result.bars[:n - 1] == tune.bars[:n - 1]:
+    if len(result.bars) in (n + bars, n + bars + 1) and result.bars[:n - 1] == tune.bars[:n - 1]:
         return result
     new = list(result.bars[-bars:])
     out = tune
@@ -231,7 +233,7 @@ def new_part(tune: Tune, bars: int = 8, *, like: str | None = None, candidates: 
 
 
 def changed_bars(old: Tune, new: Tune) -> tuple[int, ...]:
-    """Bar numbers of `new` that are not in `old` or differ from it (a completed last bar too).
+    """Bar numbers of `new` that are not in `old` or differ from it (notes or written form).
 
     >>> a = Tune.from_bars([[(60, 4)], [(62, 2)]])
     >>> b = Tune.from_bars([[(60, 4)], [(62, 2), (64, 2)], [(65, 4)]])
@@ -240,7 +242,7 @@ def changed_bars(old: Tune, new: Tune) -> tuple[int, ...]:
     """
     numbers = new.bar_numbers()
     return tuple(k for i, k in enumerate(numbers)
-                 if i >= len(old.bars) or old.bars[i].notes != new.bars[i].notes)
+                 if i >= len(old.bars) or old.bars[i] != new.bars[i])
 
 
 def vary(tune: Tune, bars: Sequence[int], *, candidates: int = 4, amount: float = 0.5,
