@@ -222,7 +222,8 @@ class Tune:
         """Replace bars i..j (inclusive) with `new` (any number of bars).
 
         Bars replaced one for one keep their written form (barline, repeat sign,
-        ending, part label, chords, key), so a varied bar is heard in every pass;
+        ending, part label, chords; the key unless the new bar names one), so a varied
+        bar is heard in every pass; the meter is the new bar's;
         with more or fewer bars, the first new bar takes the form that opens the
         range and the last new bar the barline that closes it.
         """
@@ -231,7 +232,8 @@ class Tune:
             raise TuneError(f"bar range {i}..{j} is empty")
         old, new = self.bars[a:b + 1], list(new)
         if len(new) == len(old):
-            new = [o.with_notes(n.notes) if not n.has_form else n for o, n in zip(old, new)]
+            new = [replace(o, notes=n.notes, meter=n.meter, key=n.key or o.key)
+                   if not n.has_form else n for o, n in zip(old, new)]
         elif new:
             first, last = old[0], old[-1]
             if not new[0].has_form:

@@ -343,7 +343,7 @@ def test_completion(home, kesh):
 
 
 def test_paste_continue_take_vary_take_undo_export(home, kesh):
-    mido = pytest.importorskip("mido")
+    import mido
     why = models_missing(kesh)
     if why:
         pytest.skip(f"waits for the models: {why}")
