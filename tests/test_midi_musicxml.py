@@ -35,6 +35,17 @@ def _tune():
         meter=(6, 8), key=Key("A", "dorian"), title="Dorian Jig", tempo=88, pickup=True)
 
 
+def _unspelled(t: Tune) -> Tune:
+    """The tune with its written spellings dropped (MIDI has none)."""
+    from dataclasses import replace
+    return t.with_(bars=tuple(b.with_notes(replace(n, letter="") for n in b.notes) for b in t.bars))
+
+
+def _ended(t: Tune) -> Tune:
+    """The tune with a final barline (MusicXML files end with one)."""
+    return t.with_bar(-1, barline="|]") if t.bars[-1].barline == "|" else t
+
+
 def _same_tune(a: Tune, b: Tune):
     assert a.bars == b.bars
     assert (a.pickup, a.meter, a.key, a.tempo, a.title) == (b.pickup, b.meter, b.key, b.tempo, b.title)
@@ -90,7 +101,7 @@ def test_midi_meter_changes_round_trip(tmp_path):
 def test_midi_round_trip_of_real_tune(tmp_path):
     t = parse_abc_text(JIG).tune
     back = load(save(t, tmp_path / "kesh.mid")).tune
-    _same_tune(back, t)
+    _same_tune(back, _unspelled(t.performed()))
 
 
 @pytest.mark.parametrize("seed", [7])
@@ -207,7 +218,7 @@ def test_musicxml_round_trip(tmp_path, ext):
     else:
         assert b"<score-partwise" in path.read_bytes()
     r = read_musicxml(path)
-    _same_tune(r.tune, t)
+    _same_tune(_unspelled(r.tune), _ended(t))
 
 
 def test_musicxml_spelling_and_key(tmp_path):
@@ -220,7 +231,7 @@ def test_musicxml_spelling_and_key(tmp_path):
 
 def test_musicxml_of_real_tune_via_save_and_load(tmp_path):
     t = parse_abc_text(JIG).tune
-    _same_tune(load(save(t, tmp_path / "kesh.musicxml")).tune, t)
+    _same_tune(load(save(t, tmp_path / "kesh.musicxml")).tune, _ended(t))   # spellings kept
 
 
 def test_musicxml_multi_part_reads_first_part(tmp_path):

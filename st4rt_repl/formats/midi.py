@@ -1,13 +1,18 @@
 """Standard MIDI files in and out, with mido.
 
-Writing: a type-1 file, 960 ticks a quarter (exact for 64ths, triplets and
-quintuplets; a multiple such as 6720 when the tune has 7-tuplets), a conductor track
-with tempo, key signature (plus a ``key: A dorian`` text event, since MIDI knows only
-major and minor), time signatures wherever the meter changes (a pickup gets a meter of
-its own length and a ``pickup`` marker), and one melody track with tied notes merged
-into one sounding note.
+Writing: MIDI has no written form, so the file holds the melody as performed
+(`Tune.performed`: repeats, endings and the ``P:`` order unfolded).  A type-1 file,
+960 ticks a quarter (exact for 64ths, triplets and quintuplets; a multiple such as
+6720 when the tune has 7-tuplets), a conductor track with tempo, key signatures
+wherever the key changes (each with a ``key: A dorian`` text event, since MIDI knows
+only major and minor), time signatures wherever the meter changes (a pickup gets a
+meter of its own length and a ``pickup`` marker), one melody track with tied notes
+merged into one sounding note and, when the tune has chord symbols (and
+``chords=True``), a quiet "Chords" track on channel 2 playing each symbol as a block
+chord (`chord_pitches`) for as long as it lasts.
 
-Reading: see `read_midi`.
+Reading: see `read_midi`; key-signature events become key changes (`Bar.key`), and
+`st4rt_repl.fold` finds the repeats the file cannot say.
 
 >>> from st4rt_repl.tune import Tune, Key
 >>> t = Tune.from_bars([[(62, 1), (64, 1, True)], [(64, 1), (None, 1)]], meter=(2, 4),
@@ -16,23 +21,32 @@ Reading: see `read_midi`.
 >>> mid = mido.MidiFile(file=io.BytesIO(midi_bytes(t)))
 >>> [(m.type, m.note, m.time) for m in mid.tracks[1] if m.type.startswith('note')]
 [('note_on', 62, 0), ('note_off', 62, 960), ('note_on', 64, 0), ('note_off', 64, 1920)]
+>>> from fractions import Fraction
+>>> r = t.with_repeat(1, 2).with_bar(1, chords=((Fraction(0), "D"),))
+>>> mid = mido.MidiFile(file=io.BytesIO(midi_bytes(r)))
+>>> len([m for m in mid.tracks[1] if m.type == 'note_on']), [m.note for m in mid.tracks[2] if m.type == 'note_on']
+(4, [50, 54, 57, 50, 54, 57])
 """
 from __future__ import annotations
 
 import io
 import math
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from st4rt_repl.formats.abc_out import meter_for_length
-from st4rt_repl.keys import key_signature
-from st4rt_repl.tune import Key, Note, Tune
+from st4rt_repl.keys import PITCH_CLASS, key_signature
+from st4rt_repl.tune import Bar, Key, Note, Tune, meter_for_length
 
-__all__ = ["write_midi", "midi_bytes", "read_midi", "TICKS_PER_QUARTER"]
+__all__ = ["write_midi", "midi_bytes", "read_midi", "TICKS_PER_QUARTER", "chord_pitches",
+           "CHORD_PROGRAM", "CHORD_VELOCITY", "CHORD_CHANNEL"]
 
 TICKS_PER_QUARTER = 960
 VELOCITY = 90
+CHORD_VELOCITY = 45       # the accompaniment sits well under the melody
+CHORD_CHANNEL = 1         # MIDI channel 2
+CHORD_PROGRAM = 24        # General MIDI nylon guitar
 KEY_TEXT = "key: "        # text meta event that carries the mode (read back by read_midi)
 # mido's key names by number of sharps (+) or flats (-) for major and minor.
 _MAJOR = {-7: "Cb", -6: "Gb", -5: "Db", -4: "Ab", -3: "Eb", -2: "Bb", -1: "F", 0: "C",
@@ -55,16 +69,68 @@ def _resolution(tune: Tune) -> int:
     return tpq if tpq <= MAX_TICKS_PER_QUARTER else TICKS_PER_QUARTER
 
 
-def _key_name(tune: Tune) -> str:
+def _key_name(key: Key) -> str:
     """mido key name; modes other than minor are written as their signature's major key."""
-    n = key_signature(tune.key)
-    return _MINOR[n] if tune.key.mode == "minor" else _MAJOR[n]
+    n = key_signature(key)
+    return _MINOR[n] if key.mode == "minor" else _MAJOR[n]
 
 
-def _build(tune: Tune, *, program: int = 0, tempo: int | None = None, bars=None):
+# Chord qualities: intervals above the root.  The longest matching suffix wins.
+_QUALITY = {"": (0, 4, 7), "maj": (0, 4, 7), "M": (0, 4, 7), "m": (0, 3, 7), "min": (0, 3, 7),
+            "-": (0, 3, 7), "dim": (0, 3, 6), "o": (0, 3, 6), "°": (0, 3, 6), "aug": (0, 4, 8),
+            "+": (0, 4, 8), "sus": (0, 5, 7), "sus4": (0, 5, 7), "sus2": (0, 2, 7),
+            "5": (0, 7), "6": (0, 4, 7, 9), "m6": (0, 3, 7, 9), "7": (0, 4, 7, 10),
+            "maj7": (0, 4, 7, 11), "M7": (0, 4, 7, 11), "m7": (0, 3, 7, 10), "min7": (0, 3, 7, 10),
+            "m7b5": (0, 3, 6, 10), "ø": (0, 3, 6, 10), "dim7": (0, 3, 6, 9), "o7": (0, 3, 6, 9),
+            "7sus4": (0, 5, 7, 10), "9": (0, 4, 7, 10, 14), "m9": (0, 3, 7, 10, 14),
+            "maj9": (0, 4, 7, 11, 14), "add9": (0, 4, 7, 14), "aug7": (0, 4, 8, 10), "+7": (0, 4, 8, 10),
+            "11": (0, 4, 7, 10, 17), "13": (0, 4, 7, 10, 21), "mM7": (0, 3, 7, 11)}
+_ROOT = re.compile(r"^\(?([A-G])([#b]?)(.*?)(?:/([A-G])([#b]?))?\)?$")
+
+
+def chord_pitches(symbol: str) -> tuple[int, ...]:
+    """The MIDI pitches of a block chord for a chord symbol (root position from the
+    octave below middle C, the bass an octave lower when written); () when unknown.
+
+    >>> chord_pitches("G"), chord_pitches("D7"), chord_pitches("Am/E"), chord_pitches("N.C.")
+    ((55, 59, 62), (50, 54, 57, 60), (40, 57, 60, 64), ())
+    """
+    m = _ROOT.match(symbol.strip())
+    if not m:
+        return ()
+    root = PITCH_CLASS[m.group(1) + m.group(2)]
+    quality = m.group(3)
+    shape = _QUALITY.get(quality)
+    if shape is None:       # "G7b9", "Dm(maj7)": the longest known head of the suffix
+        head = max((q for q in _QUALITY if q and quality.startswith(q)), key=len, default="")
+        shape = _QUALITY[head]
+    base = 48 + (root - 48) % 12
+    notes = tuple(base + i for i in shape)
+    if m.group(4):
+        bass = 36 + (PITCH_CLASS[m.group(4) + m.group(5)] - 36) % 12
+        notes = (bass,) + notes
+    return notes
+
+
+def _played_keys(tune: Tune) -> list[tuple[Fraction, Key]]:
+    """(onset, key) at the start and wherever the key changes (an unfolded tune)."""
+    out: list[tuple[Fraction, Key]] = [(Fraction(0), tune.key)]
+    t = Fraction(0)
+    for bar in tune.bars:
+        key = bar.key or tune.key
+        if key != out[-1][1]:
+            out.append((t, key))
+        t += bar.duration
+    return out
+
+
+def _build(written: Tune, *, program: int = 0, tempo: int | None = None, bars=None, chords: bool = True):
     import mido
     if bars is not None:
-        tune = tune.slice_bars(*bars)
+        written = written.slice_bars(*bars)
+    # The written bars in playing order: the notes of `performed()`, with irregular bars
+    # and key changes where the tune has them (so a tune without repeats keeps its bars).
+    tune = written.unfolded() if written.has_form else written
     bpm = tempo or tune.tempo
     tpq = _resolution(tune)
 
@@ -74,15 +140,17 @@ def _build(tune: Tune, *, program: int = 0, tempo: int | None = None, bars=None)
     conductor = mido.MidiTrack()
     conductor.append(mido.MetaMessage("track_name", name=tune.title, time=0))
     conductor.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    conductor.append(mido.MetaMessage("key_signature", key=_key_name(tune), time=0))
+    events: list[tuple[int, int, object]] = []
     # MIDI key signatures know only major and minor: name the mode in a text event too.
-    conductor.append(mido.MetaMessage("text", text=f"{KEY_TEXT}{tune.key.tonic} {tune.key.mode}", time=0))
+    for onset, key in _played_keys(tune):
+        events.append((_ticks(onset), 0, mido.MetaMessage("key_signature", key=_key_name(key), time=0)))
+        events.append((_ticks(onset), 1, mido.MetaMessage("text", text=f"{KEY_TEXT}{key.tonic} {key.mode}",
+                                                          time=0)))
     if tune.pickup:
-        conductor.append(mido.MetaMessage("marker", text=PICKUP_MARKER, time=0))
+        events.append((0, 2, mido.MetaMessage("marker", text=PICKUP_MARKER, time=0)))
     # Time signatures wherever the meter changes.  A pickup, or an irregular bar in the
     # middle, gets a meter of its own length (a 1/8 bar before a 2/4 tune), so that
     # read_midi gets the same bars back and notation programs show a short bar.
-    events: list[tuple[int, object]] = []
     t, prev = Fraction(0), None
     for i, bar in enumerate(tune.bars):
         meter = bar.meter
@@ -90,12 +158,12 @@ def _build(tune: Tune, *, program: int = 0, tempo: int | None = None, bars=None)
         if irregular and (i > 0 or tune.pickup):
             meter = meter_for_length(bar.duration, bar.meter[1]) or bar.meter
         if meter != prev:
-            events.append((_ticks(t), mido.MetaMessage("time_signature", numerator=meter[0],
-                                                       denominator=meter[1], time=0)))
+            events.append((_ticks(t), 3, mido.MetaMessage("time_signature", numerator=meter[0],
+                                                          denominator=meter[1], time=0)))
             prev = meter
         t += bar.duration
     last = 0
-    for tick, msg in events:
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
         msg.time = tick - last
         conductor.append(msg)
         last = tick
@@ -112,22 +180,51 @@ def _build(tune: Tune, *, program: int = 0, tempo: int | None = None, bars=None)
     melody.append(mido.MetaMessage("end_of_track", time=max(0, end - last)))
     mid = mido.MidiFile(type=1, ticks_per_beat=tpq)
     mid.tracks.extend([conductor, melody])
+    played = written.performed_chords() if chords else []
+    if any(chord_pitches(c) for _, _, c in played):
+        mid.tracks.append(_chord_track(played, _ticks, end))
     return mid
 
 
+def _chord_track(played, ticks, end: int):
+    """The chord symbols as block chords, each held until the next symbol."""
+    import mido
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("track_name", name="Chords", time=0))
+    track.append(mido.Message("program_change", program=CHORD_PROGRAM, channel=CHORD_CHANNEL, time=0))
+    msgs: list[tuple[int, int, object]] = []
+    for onset, dur, symbol in played:
+        on, off = ticks(onset), min(end, ticks(onset + dur))
+        if off <= on:
+            continue
+        for p in chord_pitches(symbol):
+            msgs.append((on, 1, mido.Message("note_on", note=p, velocity=CHORD_VELOCITY, channel=CHORD_CHANNEL)))
+            msgs.append((off, 0, mido.Message("note_off", note=p, velocity=0, channel=CHORD_CHANNEL)))
+    last = 0
+    for tick, _, msg in sorted(msgs, key=lambda m: (m[0], m[1])):   # offs before ons at a tick
+        msg.time = tick - last
+        track.append(msg)
+        last = tick
+    track.append(mido.MetaMessage("end_of_track", time=max(0, end - last)))
+    return track
+
+
 def write_midi(tune: Tune, path: str | Path, *, program: int = 0, tempo: int | None = None,
-               bars: tuple[int, int] | None = None) -> Path:
-    """Write `tune` (or bars i..j of it) as a type-1 MIDI file; `tempo` overrides tune.tempo."""
+               bars: tuple[int, int] | None = None, chords: bool = True) -> Path:
+    """Write `tune` as performed (or written bars i..j of it) as a type-1 MIDI file.
+
+    `tempo` overrides tune.tempo; ``chords=False`` leaves the chord-symbol track out.
+    """
     path = Path(path)
-    _build(tune, program=program, tempo=tempo, bars=bars).save(str(path))
+    _build(tune, program=program, tempo=tempo, bars=bars, chords=chords).save(str(path))
     return path
 
 
 def midi_bytes(tune: Tune, *, program: int = 0, tempo: int | None = None,
-               bars: tuple[int, int] | None = None) -> bytes:
+               bars: tuple[int, int] | None = None, chords: bool = True) -> bytes:
     """The MIDI file `write_midi` would write, as bytes."""
     buf = io.BytesIO()
-    _build(tune, program=program, tempo=tempo, bars=bars).save(file=buf)
+    _build(tune, program=program, tempo=tempo, bars=bars, chords=chords).save(file=buf)
     return buf.getvalue()
 
 
@@ -182,7 +279,8 @@ def _open(path: Path):
 def _collect(mid) -> tuple[list[_Candidate], dict, int]:
     """Candidates, meta events {'tempo', 'key', 'meters', 'title'} and drum-note count."""
     cands: dict[tuple[int, int], _Candidate] = {}
-    meta = {"tempo": None, "key": None, "mode_key": None, "meters": [], "title": None, "pickup": False}
+    meta = {"tempo": None, "key": None, "mode_key": None, "meters": [], "title": None, "pickup": False,
+            "keys": []}
     drums = 0
     for ti, track in enumerate(mid.tracks):
         name, now, held = "", 0, {}
@@ -192,10 +290,12 @@ def _collect(mid) -> tuple[list[_Candidate], dict, int]:
             if msg.is_meta:
                 if msg.type == "set_tempo" and meta["tempo"] is None:
                     meta["tempo"] = msg.tempo
-                elif msg.type == "key_signature" and meta["key"] is None:
-                    meta["key"] = msg.key
-                elif msg.type == "text" and msg.text.startswith(KEY_TEXT) and meta["mode_key"] is None:
-                    meta["mode_key"] = msg.text[len(KEY_TEXT):].strip()
+                elif msg.type == "key_signature":
+                    meta["key"] = meta["key"] or msg.key
+                    meta["keys"].append((now, 0, msg.key))
+                elif msg.type == "text" and msg.text.startswith(KEY_TEXT):
+                    meta["mode_key"] = meta["mode_key"] or msg.text[len(KEY_TEXT):].strip()
+                    meta["keys"].append((now, 1, msg.text[len(KEY_TEXT):].strip()))
                 elif msg.type == "time_signature":
                     meta["meters"].append((now, (msg.numerator, msg.denominator)))
                 elif msg.type == "marker" and now == 0 and msg.text.strip().lower() == PICKUP_MARKER:
@@ -230,7 +330,30 @@ def _collect(mid) -> tuple[list[_Candidate], dict, int]:
     for c in out:
         c.notes.sort()
     meta["meters"].sort(key=lambda x: x[0])
+    meta["keys"].sort(key=lambda x: (x[0], x[1]))
     return out, meta, drums
+
+
+def _key_changes(events, tpq: int) -> list[tuple[Fraction, Key]]:
+    """(onset in quarters, Key) of each key-signature event; a ``key:`` text event at the
+    same tick names the mode (as write_midi writes them)."""
+    out: list[tuple[Fraction, Key]] = []
+    for tick, kind, value in events:
+        q = Fraction(tick, tpq)
+        if kind == 0:
+            key = _key_from_meta(value)
+        else:
+            try:
+                key = Key(*value.split())
+            except (TypeError, ValueError):
+                continue
+            if not out or out[-1][0] != q:
+                continue          # a mode text without a key signature at its tick
+        if out and out[-1][0] == q:
+            out[-1] = (q, key)
+        elif not out or out[-1][1] != key:
+            out.append((q, key))
+    return out
 
 
 def _voices(notes: list[tuple[int, int, int]]) -> int:
@@ -433,7 +556,7 @@ def read_midi(path: str | Path):
     which track was chosen.
     """
     from st4rt_repl.formats import LoadResult
-    from st4rt_repl.formats.m21 import rebar
+    from st4rt_repl.form import rebar
     path = Path(path)
     mid = _open(path)
     tpq = mid.ticks_per_beat
@@ -447,9 +570,10 @@ def read_midi(path: str | Path):
     voices = _voices(best.notes)
     segs = _meter_segments(meta["meters"], tpq)
     # The tune ends with its last note, or at the end of the track when that comes
-    # less than a bar later (a written rest at the end).
+    # less than a bar later (a written rest at the end; not a sliver shorter than a
+    # 16th, which is a writer's slack: abc2midi ends its tracks 1/20 quarter late).
     end = top[-1][1]
-    if end < track_end < end + Fraction(4 * segs[-1][1][0], segs[-1][1][1]):
+    if end + Fraction(1, 4) <= track_end < end + Fraction(4 * segs[-1][1][0], segs[-1][1][1]):
         end = track_end
     pickup_meter = None
     if len(segs) > 1:
@@ -480,6 +604,15 @@ def read_midi(path: str | Path):
         key = _estimate_key([(a, b - a, p) for a, b, p in top])
         key_note = f", key {key} estimated"
     title = meta["title"] or path.stem
+    changes = _key_changes(meta["keys"], tpq)
+    if len(changes) > 1:         # key changes: each bar takes the key in force where it starts
+        t, out = Fraction(0), []
+        for b in bars:
+            now = [k for q, k in changes if q <= t]
+            k = now[-1] if now else key
+            out.append(b if k == key else Bar(b.notes, b.meter, k))
+            t += b.duration
+        bars = out
     meter = bars[1].meter if pickup and len(bars) > 1 else bars[0].meter
     tune = Tune(tuple(bars), meter, key, title=title, tempo=tempo, pickup=pickup)
     label = best.label + (f" (channel {best.channel + 1})" if sum(c.track == best.track for c in cands) > 1 else "")
