@@ -48,6 +48,18 @@ def note_name(pitch: int, flats: bool = False) -> str:
     return f"{names[pitch % 12]}{pitch // 12 - 1}"
 
 
+def _row_names(t: Tune, chosen, rows: list[int]) -> dict[int, str]:
+    """Piano-roll row labels: each pitch named as the bars shown spell it (a leading-note
+    F sharp stays F#4); a pitch nobody plays here is named from the key."""
+    from st4rt_repl.spelling import pitch_name, spell_notes, spell_pitch
+    names: dict[int, str] = {}
+    for _, b in chosen:
+        for note, sp in zip(b.notes, spell_notes(b.notes, b.key or t.key)):
+            if sp is not None:
+                names.setdefault(note.pitch, pitch_name(note.pitch, *sp))
+    return {p: names.get(p) or pitch_name(p, *spell_pitch(p, t.key)) for p in rows}
+
+
 def _uses_flats(t: Tune) -> bool:
     from st4rt_repl.keys import key_signature
     return key_signature(t.key) < 0
@@ -65,7 +77,7 @@ def text_of(renderable: RenderableType, width: int = 100) -> str:
 # ABC
 # ----------------------------------------------------------------------------
 def _plain_bar(bar: Bar, flats: bool) -> str:
-    """A readable bar when the ABC writer is unavailable: names and lengths in quarters."""
+    """A readable bar without the ABC writer: names and lengths in quarters."""
     out = []
     for n in bar.notes:
         name = "z" if n.is_rest else note_name(n.pitch, flats)
@@ -163,18 +175,15 @@ def split_abc_bars(body: str) -> list[AbcBar]:
 def abc_bars(t: Tune) -> tuple[list[str], list[AbcBar]]:
     """(ABC header lines, one `AbcBar` per written bar), via formats.abc_out.
 
-    Falls back to note names per bar when the ABC writer cannot be imported or its
-    bars do not line up with the tune's.
+    Falls back to note names per bar if the writer's bars ever do not line up with
+    the tune's (a bug, but the piece must still show).
     """
     def plain() -> list[AbcBar]:
         flats = _uses_flats(t)
         return [AbcBar("|:" if b.repeat_start else "", b.ending, b.part, _plain_bar(b, flats),
                        b.barline) for b in t.bars]
-    try:
-        from st4rt_repl.formats.abc_out import to_abc
-        text = to_abc(t)
-    except ImportError:
-        return [], plain()
+    from st4rt_repl.formats.abc_out import to_abc
+    text = to_abc(t)
     lines = text.splitlines()
     k = next((i for i, ln in enumerate(lines) if ln.startswith("K:")), -1)
     header = lines[:k + 1]
@@ -302,12 +311,12 @@ def piano_roll(t: Tune, changed: Iterable[int] = (), *, bars: Sequence[int] | No
         return Group(Text("(only rests)", style=GUTTER))
     spq, _ = _steps_per_quarter([b for _, b in chosen])
     cell = 2 if spq <= 2 else 1
-    flats = _uses_flats(t)
     lo, hi = min(pitches), max(pitches)
     # Rows: the key's scale plus any note actually played (chromatic rows stay out of the way).
     scale = {(t.key.relative_major_pc + i) % 12 for i in (0, 2, 4, 5, 7, 9, 11)}
     rows = [p for p in range(hi, lo - 1, -1) if p % 12 in scale or p in set(pitches)]
-    label_w = max(len(note_name(p, flats)) for p in rows)
+    names = _row_names(t, chosen, rows)
+    label_w = max(len(names[p]) for p in rows)
 
     def bar_cols(b: Bar) -> int:
         return max(1, round(b.duration * spq)) * cell
@@ -351,7 +360,7 @@ def piano_roll(t: Tune, changed: Iterable[int] = (), *, bars: Sequence[int] | No
                     row[c] = "━"
             grids.append((n, grid))
         for p in rows:
-            line = Text(note_name(p, flats).ljust(label_w), style=GUTTER)
+            line = Text(names[p].ljust(label_w), style=GUTTER)
             line.append("│", style=GUTTER)
             for n, grid in grids:
                 style = f"{CHANGED} {CHANGED_BG}" if n in changed else KEPT

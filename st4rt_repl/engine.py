@@ -95,7 +95,7 @@ def parse_key(text: str, mode: str | None = None) -> Key:
     return Key(m.group(1).upper() + m.group(2), _MODE_WORDS.get(word) or _MODE_WORDS[word[:3]])
 
 
-def load_tune(path: str | Path, *, tune: str | int | None = None):
+def load_tune(path: str | Path, *, tune: str | int | None = None, part: str | int | None = None):
     """formats.load with the checks a user needs first (an .mxl that is not a zip file)."""
     import zipfile
     from st4rt_repl import formats
@@ -103,7 +103,7 @@ def load_tune(path: str | Path, *, tune: str | int | None = None):
     if p.suffix.lower() == ".mxl" and p.is_file() and not zipfile.is_zipfile(p):
         raise formats.InputError(str(path), "not a zip file (an .mxl file is zipped MusicXML; "
                                  "plain MusicXML ends in .musicxml or .xml)")
-    return formats.load(p, tune=tune)
+    return formats.load(p, tune=tune, part=part)
 
 
 def save_tune(t: Tune, path: str | Path) -> Path:

@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("output", help="file to write (the format follows the extension), "
                         "or a folder with --to")
     parser.add_argument("--tune", metavar="X", help="in a multi-tune ABC file: X: number or title")
+    parser.add_argument("--part", metavar="P", help="MusicXML: the part to read, by number or name "
+                        "(default: the melody)")
     parser.add_argument("--to", choices=sorted(FORMAT_EXT), help="format when OUTPUT is a folder")
     parser.add_argument("--bar-numbers", action="store_true",
                         help="ABC output: a '%% bar N' comment above each line")
@@ -36,15 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="replace an existing OUTPUT")
 
 
-def _fold(t):
-    try:
-        from st4rt_repl.fold import fold
-    except ImportError:
-        raise UserError("--fold is not available in this version") from None
-    return fold(t)
-
-
-def convert(src: str | Path, dst: str | Path, *, tune: str | None = None,
+def convert(src: str | Path, dst: str | Path, *, tune: str | None = None, part: str | None = None,
             bar_numbers: bool = False, unfold: bool = False, fold: bool = False,
             force: bool = False, to: str | None = None) -> str:
     """Convert one file; returns the summary line.  Raises InputError / UserError."""
@@ -58,12 +52,13 @@ def convert(src: str | Path, dst: str | Path, *, tune: str | None = None,
                             "named after the tune in it")
     else:
         format_of(dst)       # fail on a bad output name before any slow reading
-    result = load_tune(src, tune=tune)
+    result = load_tune(src, tune=tune, part=part)
     t = result.tune
     if unfold:
         t = t.unfolded()
     elif fold:
-        t = _fold(t)
+        from st4rt_repl.fold import fold as fold_repeats
+        t = fold_repeats(t)
     out = output_path(dst, title=t.title, ext=FORMAT_EXT.get(to or "", ""), inputs=[src],
                       force=force)
     if format_of(out) == "abc" and bar_numbers:
@@ -82,6 +77,6 @@ def convert(src: str | Path, dst: str | Path, *, tune: str | None = None,
 
 def run(args: argparse.Namespace) -> int:
     """Run `st4rt convert`; 0 on success (errors raise; `cli.main` prints them)."""
-    print(convert(args.input, args.output, tune=args.tune, bar_numbers=args.bar_numbers,
+    print(convert(args.input, args.output, tune=args.tune, part=args.part, bar_numbers=args.bar_numbers,
                   unfold=args.unfold, fold=args.fold, force=args.force, to=args.to))
     return 0

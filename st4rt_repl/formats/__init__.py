@@ -58,8 +58,10 @@ def format_of(path: str | Path) -> str:
     return EXTENSIONS[ext]
 
 
-def load(path: str | Path, *, tune: str | int | None = None) -> LoadResult:
-    """Read a tune from .abc/.mid/.midi/.musicxml/.xml/.mxl; `tune` picks X: or title in ABC."""
+def load(path: str | Path, *, tune: str | int | None = None,
+         part: str | int | None = None) -> LoadResult:
+    """Read a tune from .abc/.mid/.midi/.musicxml/.xml/.mxl; `tune` picks X: or title in ABC,
+    `part` a MusicXML part by number or name (default: the melody)."""
     path = Path(path)
     fmt = format_of(path)
     if not path.exists():
@@ -73,7 +75,7 @@ def load(path: str | Path, *, tune: str | int | None = None) -> LoadResult:
         from st4rt_repl.formats.midi import read_midi
         return read_midi(path)
     from st4rt_repl.formats.musicxml import read_musicxml
-    return read_musicxml(path)
+    return read_musicxml(path, part=part)
 
 
 def parse_abc_text(text: str, *, tune: str | int | None = None, source: str = "<paste>") -> LoadResult:
