@@ -1,14 +1,23 @@
-"""Does a MidiMe profile pull generation towards the user?  ``st4rt eval personalize --tunes DIR``.
+"""Does a MidiMe profile pull generation towards the user?  ``st4rt eval personalize``.
 
-The user's tunes are shuffled (seeded) and split in half: a profile is trained on
-one half; phrases are generated from the prior (no profile) and from the profile
-(likeness 1), same seeds, in the user's commonest meter and mode; each set is
-compared with the *held-out* half.  Distance = mean of the Jensen-Shannon
-divergences (bits) of two histograms: pitch class relative to the tonic (12
-bins) and melodic interval between successive sounding notes (-12..12, 25 bins).
-Prints one JSON line: ``distance_without_profile``, ``distance_with_profile``,
-``reduction`` (= 1 - with/without) and counts.  Without ``--tunes`` the "user" is
-40 hornpipes from the corpus (all splits), written as .abc files to a temp folder.
+Protocol.  The user's tunes (``--tunes DIR``, else ``--user``: ``mixed`` = a tunebook of
+10 reels, 10 jigs, 10 slip jigs and 10 waltzes from the corpus *test* split, tunes the
+models never saw; ``hornpipes`` = round 1's 40 corpus hornpipes) are shuffled (seeded)
+and split in half *within each meter*, so both halves hold every tune type.  A profile
+is trained on one half (`midime.personalize`: one small VAE per meter plus one over all
+phrases).  Then, for each meter in proportion to the held-out half, samples are made
+without and with the profile (likeness 1, same seeds) and compared with the held-out
+half.  Distance = mean of the Jensen-Shannon divergences (bits) of two histograms:
+pitch class relative to the tonic (12 bins) and melodic interval between successive
+sounding notes (-12..12, 25 bins).  Methods (``--methods``):
+
+* ``vae``: 2-bar MusicVAE phrases, codes from the prior vs from the profile of the meter;
+* ``generate``: the shipped `generation.generate` (8 bars; with a profile, 3x samples
+  ranked by the profile's score).
+
+Prints one JSON line: per method ``distance_without_profile``, ``distance_with_profile``,
+``reduction`` (= 1 - with/without) and ``moved`` (the distance between the samples with
+and without the profile: how far the profile moves the output), plus counts.
 
 >>> round(js([1, 0], [0, 1]), 3), js([1, 1], [2, 2])
 (1.0, 0.0)
@@ -24,6 +33,8 @@ import sys
 import tempfile
 from collections import Counter
 from pathlib import Path
+
+MIXED = {(4, 4): 5, (2, 2): 5, (6, 8): 10, (9, 8): 10, (3, 4): 10}   # reels, jigs, slip jigs, waltzes
 
 
 def js(p, q) -> float:
@@ -72,29 +83,107 @@ def default_user(folder: Path, n: int = 40, seed: int = 0, root=None) -> Path:
     return folder
 
 
+def mixed_user(folder: Path, seed: int = 0, root=None) -> Path:
+    """Write a mixed tunebook from the test split (reels, jigs, slip jigs, waltzes) into folder."""
+    from st4rt_repl.corpus.views import tunes
+    from st4rt_repl.formats import save
+    pool = tunes("test", root=root)
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    i = 0
+    for meter, n in MIXED.items():
+        some = sorted((t for t in pool if tuple(t.meter) == meter and t.num_bars >= 4),
+                      key=lambda t: t.title)
+        rng.shuffle(some)
+        for t in some[:n]:
+            save(t, folder / f"tune{i:02d}.abc")
+            i += 1
+    return folder
+
+
+def split_by_meter(loaded, seed: int):
+    """Shuffle (seeded) and halve the tunes of each meter: (profile half, held-out half)."""
+    rng = random.Random(seed)
+    by_meter: dict = {}
+    for f, t in loaded:
+        by_meter.setdefault(tuple(t.meter), []).append((f, t))
+    prof, held = [], []
+    for m in sorted(by_meter):
+        group = by_meter[m]
+        rng.shuffle(group)
+        half = len(group) // 2 if len(group) > 1 else 0
+        prof += group[:half] if half else []
+        held += group[half:] if half else group
+    return prof, held
+
+
+def _allocate(held_tunes, total: int) -> dict:
+    """Samples per meter in proportion to the held-out tunes (at least 1 per meter)."""
+    counts = Counter(tuple(t.meter) for t in held_tunes)
+    n = sum(counts.values())
+    return {m: max(1, round(total * c / n)) for m, c in sorted(counts.items())}
+
+
+def _modes(tunes) -> dict:
+    modes: dict = {}
+    for t in tunes:
+        modes.setdefault(tuple(t.meter), Counter())[t.key.mode] += 1
+    return {m: c.most_common(1)[0][0] for m, c in modes.items()}
+
+
+def sample(method: str, held_tunes, all_tunes, total: int, seed: int, profile: str | None):
+    """Samples for each held-out meter (see the module docstring)."""
+    from st4rt_repl.models import generation, variation
+    from st4rt_repl.tune import Key
+    modes = _modes(all_tunes)
+    out = []
+    for j, (meter, n) in enumerate(_allocate(held_tunes, total).items()):
+        key = Key("C", modes.get(meter, "major"))
+        s = seed * 100 + j
+        if method == "vae":
+            out += variation.generate_tunes(2, meter=meter, key=key, candidates=n, seed=s,
+                                            profile=profile, likeness=1.0)
+        else:
+            out += generation.generate(meter, key, 8, n, s, profile=profile, likeness=1.0)
+    return out
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="st4rt eval personalize", description=__doc__.split("\n")[0])
-    p.add_argument("--tunes", help="folder of the user's tunes (default: 40 corpus hornpipes)")
-    p.add_argument("--phrases", type=int, default=128, help="2-bar phrases generated per side")
+    p.add_argument("--tunes", help="folder of the user's tunes (default: --user)")
+    p.add_argument("--user", choices=("mixed", "hornpipes"), default="mixed",
+                   help="stand-in user without --tunes (default: mixed tunebook from the test split)")
+    p.add_argument("--phrases", type=int, default=256, help="2-bar VAE phrases per side")
+    p.add_argument("--tunes-generated", type=int, default=32, help="8-bar tunes per side (generate)")
+    p.add_argument("--methods", default="vae,generate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args(argv or [])
+    methods = [m for m in args.methods.split(",") if m]
+    if any(m not in ("vae", "generate") for m in methods):
+        print(f"st4rt eval personalize: unknown method in {args.methods!r} (use vae, generate)",
+              file=sys.stderr)
+        return 2
     import torch
     torch.set_num_threads(args.threads)
     from st4rt_repl.formats import load
-    from st4rt_repl.models import midime, variation
-    from st4rt_repl.tune import Key, TuneError
+    from st4rt_repl.models import midime
+    from st4rt_repl.tune import TuneError
     from st4rt_repl import paths
     corpus_root = paths.corpus_dir()        # before ST4RT_HOME points at the temp folder
+    res: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
         old_home = os.environ.get("ST4RT_HOME")
         os.environ["ST4RT_HOME"] = tmp
         try:
-            folder = Path(args.tunes) if args.tunes else default_user(Path(tmp) / "user", seed=args.seed,
-                                                                          root=corpus_root)
-            files = midime.expand_paths([folder])
+            if args.tunes:
+                folder = Path(args.tunes)
+            elif args.user == "mixed":
+                folder = mixed_user(Path(tmp) / "user", seed=args.seed, root=corpus_root)
+            else:
+                folder = default_user(Path(tmp) / "user", seed=args.seed, root=corpus_root)
             loaded = []
-            for f in files:
+            for f in midime.expand_paths([folder]):
                 try:
                     loaded.append((f, load(f).tune))
                 except TuneError as e:
@@ -102,28 +191,32 @@ def main(argv=None) -> int:
             if len(loaded) < 2:
                 print("st4rt eval personalize: need at least 2 readable tunes", file=sys.stderr)
                 return 2
-            random.Random(args.seed).shuffle(loaded)
-            half = len(loaded) // 2
-            prof_part, held = loaded[:half], loaded[half:]
+            prof_part, held = split_by_meter(loaded, args.seed)
+            if not prof_part:
+                print("st4rt eval personalize: no meter has 2 tunes to split", file=sys.stderr)
+                return 2
             summary = midime.personalize([str(f) for f, _ in prof_part], name="eval")
             held_tunes = [t for _, t in held]
-            meter = Counter(t.meter for t in held_tunes + [t for _, t in prof_part]).most_common(1)[0][0]
-            mode = Counter(t.key.mode for _, t in loaded).most_common(1)[0][0]
-            key = Key("C", mode)
-            kw = dict(meter=meter, key=key, candidates=args.phrases, seed=args.seed)
-            without = variation.generate_tunes(2, **kw)
-            with_ = variation.generate_tunes(2, profile="eval", likeness=1.0, **kw)
+            everything = [t for _, t in loaded]
+            for m in methods:
+                total = args.phrases if m == "vae" else args.tunes_generated
+                without = sample(m, held_tunes, everything, total, args.seed, None)
+                with_ = sample(m, held_tunes, everything, total, args.seed, "eval")
+                d0, d1 = distance(without, held_tunes), distance(with_, held_tunes)
+                res[m] = {"distance_without_profile": round(d0, 4),
+                          "distance_with_profile": round(d1, 4),
+                          "reduction": round(1 - d1 / d0, 4) if d0 > 0 else 0.0,
+                          "moved": round(distance(with_, without), 4), "samples": len(with_)}
         finally:
             if old_home is None:
                 os.environ.pop("ST4RT_HOME", None)
             else:
                 os.environ["ST4RT_HOME"] = old_home
-    d0, d1 = distance(without, held_tunes), distance(with_, held_tunes)
-    print(json.dumps({"distance_without_profile": round(d0, 4), "distance_with_profile": round(d1, 4),
-                      "reduction": round(1 - d1 / d0, 4) if d0 > 0 else 0.0,
-                      "profile_tunes": len(prof_part), "heldout_tunes": len(held_tunes),
-                      "phrases": args.phrases, "meter": f"{meter[0]}/{meter[1]}", "mode": mode,
-                      "data": str(args.tunes or "40 corpus hornpipes"), "profile": summary}))
+    meters = Counter(f"{t.meter[0]}/{t.meter[1]}" for _, t in loaded)
+    res.update({"profile_tunes": len(prof_part), "heldout_tunes": len(held_tunes),
+                "meters": dict(sorted(meters.items())), "seed": args.seed,
+                "data": str(args.tunes or f"--user {args.user}"), "profile": summary})
+    print(json.dumps(res))
     return 0
 
 

@@ -9,7 +9,22 @@
   held-out windows of the same meter) whose every decoded phrase is exactly two
   full bars (checked on the decoded Tune, not on the grammar's word).
 
+* ``free_running_step_accuracy`` / ``teacher_forced_step_accuracy``: MusicVAE's
+  measure.  Each window is laid on a grid of 16th-note steps (a window with triplets
+  on its own grid of 12 steps per bar) and every step gets one class: an onset with
+  its pitch, a hold, or a rest (`step_classes`).  Free running compares the classes of
+  the greedy reconstruction with the original's, step by step.  Teacher forced credits
+  a step when the tokens that place it were predicted given the true past: an onset
+  needs its pitch token and the previous note's duration, a hold or rest step its
+  note's duration (and a rest its rest token).
+
 Data: ``--data`` a folder of tunes (their 2-bar windows), else the corpus test split.
+
+>>> from st4rt_repl.tokenizers.melody import VOCAB
+>>> p, d = VOCAB.pitch_id, VOCAB.duration_id
+>>> body = [p(60), d(12), p(62), d(6), VOCAB.rest, d(6), VOCAB.bar]   # 2/4: C8 D16 z16
+>>> step_classes(body, [24])
+[60, 'hold', 62, 'rest']
 """
 from __future__ import annotations
 
@@ -22,6 +37,84 @@ import time
 import torch
 
 from st4rt_repl.models import music_vae as mv
+from st4rt_repl.tokenizers.melody import VOCAB
+
+
+STEP = 6          # ticks of a 16th note (24 ticks per quarter)
+
+
+def _notes(body):
+    """(start tick, ticks, pitch or None, continues a tie, token positions) of each note."""
+    notes, t, tied = [], 0, False
+    for i, tok in enumerate(body):
+        tok = int(tok)
+        if VOCAB.is_pitch(tok):
+            notes.append([t, 0, VOCAB.pitch_of(tok), tied, [i], i])
+            tied = False
+        elif VOCAB.is_duration(tok) and notes:
+            notes[-1][1] += VOCAB.ticks_of(tok)
+            notes[-1][4].append(i)
+            t += VOCAB.ticks_of(tok)
+        elif tok == VOCAB.tie and notes:
+            tied = True
+            notes[-1][4].append(i)
+    return notes
+
+
+def _grid(notes, bar_ticks) -> list[tuple[int, int]]:
+    """(start, length) of each step: 16ths, or 12 per bar when a note starts off that grid."""
+    triplet = any(n[0] % STEP for n in notes)
+    out, t = [], 0
+    for ticks in bar_ticks:
+        size = ticks / 12 if triplet else STEP
+        k = 0
+        while k * size < ticks - 1e-9:
+            out.append((t + k * size, size))
+            k += 1
+        t += ticks
+    return out
+
+
+def step_classes(body, bar_ticks, *, grid=None, with_notes: bool = False):
+    """The class of each step: an onset's pitch (int), 'hold' or 'rest' (see the module doc)."""
+    notes = _notes(body)
+    grid = grid or _grid(notes, bar_ticks)
+    out, owner = [], []
+    j = 0
+    for start, size in grid:
+        while j + 1 < len(notes) and notes[j + 1][0] <= start:
+            j += 1
+        onset = next((n for n in notes if start <= n[0] < start + size and n[2] is not None
+                      and not n[3]), None)
+        cover = notes[j] if notes and notes[j][0] <= start < notes[j][0] + notes[j][1] else None
+        if onset is not None:
+            out.append(onset[2])
+            owner.append((notes.index(onset), "onset"))
+        elif cover is not None and cover[2] is not None:
+            out.append("hold")
+            owner.append((j, "hold"))
+        else:
+            out.append("rest")
+            owner.append((j if cover is not None else None, "rest"))
+    return (out, owner, notes, grid) if with_notes else out
+
+
+def step_scores(target, recon, correct_tokens, bar_ticks) -> tuple[int, int, int]:
+    """(free-running matches, teacher-forced matches, steps) for one window."""
+    cls, owner, notes, grid = step_classes(target, bar_ticks, with_notes=True)
+    rec = step_classes(recon, bar_ticks, grid=grid)
+    fr = sum(a == b for a, b in zip(cls, rec))
+    tf = 0
+    for c, (j, kind) in zip(cls, owner):
+        if j is None:
+            continue
+        n = notes[j]
+        if kind == "onset":
+            ok = correct_tokens[n[5]] and (j == 0 or all(correct_tokens[i] for i in notes[j - 1][4][1:]))
+        else:
+            ok = all(correct_tokens[i] for i in n[4])
+        tf += bool(ok)
+    return fr, tf, len(cls)
 
 
 def parse_args(argv):
@@ -55,6 +148,7 @@ def evaluate(model: mv.MusicVAE, windows, *, interpolations: int = 100, seed: in
     """The metrics above, as a dict."""
     rng = random.Random(seed)
     tf_ok = fr_ok = tokens = exact = nll = 0.0
+    step_fr = step_tf = steps = 0
     t0 = time.time()
     for s in range(0, len(windows), batch):
         part = windows[s:s + batch]
@@ -63,7 +157,9 @@ def evaluate(model: mv.MusicVAE, windows, *, interpolations: int = 100, seed: in
         mu, _ = model.encode_batch(body, rem, barpos, cond, lengths)
         logits = model.decode_logits(mu, prev, rem, barpos, cond)
         mask = torch.arange(body.shape[1])[None, :] < lengths[:, None]
-        tf_ok += ((logits.argmax(-1) == body) & mask).sum().item()
+        hit = (logits.argmax(-1) == body) & mask
+        tf_ok += hit.sum().item()
+        hit = hit.tolist()
         nll += (torch.nn.functional.cross_entropy(logits.transpose(1, 2), body, reduction="none")
                 * mask).sum().item()
         tokens += mask.sum().item()
@@ -80,6 +176,10 @@ def evaluate(model: mv.MusicVAE, windows, *, interpolations: int = 100, seed: in
                 target = part[i][mv.PREFIX_LEN:]
                 fr_ok += sum(1 for a, c in zip(target, o) if a == c)
                 exact += o == target
+                f, t_, n_ = step_scores(target, o, hit[i], [ticks, ticks])
+                step_fr += f
+                step_tf += t_
+                steps += n_
     n = len(windows)
     # interpolation validity
     by_meter: dict[int, list[int]] = {}
@@ -104,6 +204,9 @@ def evaluate(model: mv.MusicVAE, windows, *, interpolations: int = 100, seed: in
         total += 1
     return {"teacher_forced_accuracy": round(tf_ok / tokens, 4),
             "free_running_accuracy": round(fr_ok / tokens, 4),
+            "free_running_step_accuracy": round(step_fr / max(steps, 1), 4),
+            "teacher_forced_step_accuracy": round(step_tf / max(steps, 1), 4),
+            "steps": steps,
             "interpolation_valid": round(valid / max(total, 1), 4),
             "exact_window_reconstruction": round(exact / n, 4),
             "nll_per_token": round(nll / tokens, 4),

@@ -425,6 +425,7 @@ class MusicVAE(nn.Module):
                pitch_range: tuple[int, int] = (PITCH_LO, PITCH_HI), triplets: bool = True,
                tie_at_end: bool = False, tied_to: int | Sequence[int] | None = None,
                suffix: Sequence[int] | None = None, scores: bool = False,
+               first_near: Sequence[int] | None = None, max_leap: int = 7,
                max_steps: int = 400):
         """Decode body tokens for each row of z so that bar k is exactly bar_ticks[k] long.
 
@@ -434,8 +435,12 @@ class MusicVAE(nn.Module):
         With ``scores=True`` also returns a dict of per-row tensors: ``logp`` (summed
         log-probability of the sampled tokens under the grammar), ``n`` (their count)
         and, when `suffix` (one bar's tokens, e.g. the unchanged bar after a varied one)
-        is given, ``suffix_logp``: its teacher-forced log-probability after each row.  Returns the whole body
-        (forced tokens included), each bar ending in ``|``.
+        is given, ``suffix_logp``: its teacher-forced log-probability after each row.
+        `first_near` (a MIDI pitch per row, -1 none) keeps the first sampled note within
+        `max_leap` semitones of that pitch (the note before the window), so a decoded bar
+        does not open with a leap from its neighbour; a row whose range holds no such
+        pitch is left free.  Returns the whole body (forced tokens included), each bar
+        ending in ``|``.
         """
         B = z.shape[0]
         g = self.grammar(triplets)
@@ -485,6 +490,11 @@ class MusicVAE(nn.Module):
         const0 = torch.addmm(W[0][2], torch.cat([cvec, z], -1), W[0][0][:, nvar:].t())
         W[0] = (W[0][0][:, :nvar], W[0][1], const0)
         rows = torch.arange(B)
+        n_forced = torch.tensor([len(f) for f in forced_rest])
+        anchor = torch.as_tensor(first_near, dtype=torch.long) if first_near is not None \
+            else torch.full((B,), -1, dtype=torch.long)
+        placed = anchor < 0                      # rows whose first free note is written
+        sounding = g.is_pitch & (g.pitch_of >= 0)
         toks = []
         logp = torch.zeros(B)
         ngen = torch.zeros(B)
@@ -512,6 +522,12 @@ class MusicVAE(nn.Module):
             if bool(tied.any()):
                 nm[tied] = False
                 nm[rows[tied], st.tied_to[tied]] = True
+            need = note_rows & ~placed & ~tied & (step >= n_forced)
+            if bool(need.any()):
+                near = sounding[None] & ((g.pitch_of[None] - anchor[:, None]).abs() <= max_leap)
+                keep = near | ~sounding[None]            # rests stay allowed
+                ok = need & (nm & near).any(1)           # never leave a row without a pitch
+                nm[ok] &= keep[ok]
             allowed |= note_rows[:, None] & nm
             allowed |= (ph == PHASE_DUR)[:, None] & g.duration_table[st.rem.clamp(0, g.max_rem)]
             end_rows = (ph == PHASE_END) | (ph == PHASE_TIED) | (ph == PHASE_DONE)
@@ -531,6 +547,7 @@ class MusicVAE(nn.Module):
                 tok = torch.where(f >= 0, f, tok)
             tok = torch.where(ph == PHASE_DONE, torch.full_like(tok, VOCAB.pad), tok)
             toks.append(tok)
+            placed |= sounding[tok] & (step >= n_forced)
             if scores:
                 gen = (ph != PHASE_DONE) & (step >= torch.tensor([len(f) for f in forced_rest]))
                 lp = F.log_softmax(logits, -1).gather(1, tok[:, None]).squeeze(1)

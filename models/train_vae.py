@@ -11,6 +11,8 @@ Read top to bottom (nanoGPT style): data, model, loop, checkpoints.
   predictions with probability ``1 - k/(k + exp(step/k))`` (inverse sigmoid).
   Only pitches are swapped so the ticks-left feature stays true; a step-by-step
   sampler would cost a full sequential decode per batch on this CPU.
+* Fine-tune: ``--init FILE`` starts from a checkpoint's weights (fresh optimiser);
+  with ``--beta-rate 0`` the KL weight is at ``--max-beta`` from the first step.
 * Resume: ``--out DIR`` holds ``last.pt`` (model, optimiser, step, RNG) and
   ``best.pt`` (model only, ship format); rerunning the same command resumes.
   Ctrl-C saves ``last.pt`` first.
@@ -58,6 +60,7 @@ def parse_args(argv):
     p.add_argument("--valid-max", type=int, default=2000, help="valid windows used per eval")
     p.add_argument("--seed", type=int, default=1234)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--init", help="start from this checkpoint's weights (fine-tune; its config wins)")
     p.add_argument("--reset-best", action="store_true",
                    help="on resume, forget the best valid score (e.g. the data changed)")
     for f, v in VAEConfig().__dict__.items():
@@ -141,6 +144,11 @@ def main(argv=None) -> int:
     valid = [valid[i] for i in random.Random(0).sample(range(len(valid)), min(len(valid), args.valid_max))]
     cfg = VAEConfig(**{f: getattr(args, f) for f in VAEConfig().__dict__ if f != "vocab_size"})
     model = MusicVAE(cfg)
+    if args.init:
+        from st4rt_repl.models.music_vae import load_checkpoint
+        model, _ = load_checkpoint(args.init)
+        model.train()
+        cfg = model.cfg
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     step, best, elapsed0, epoch = 0, float("inf"), 0.0, 0
     last = out / "last.pt"

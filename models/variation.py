@@ -23,7 +23,8 @@ from st4rt_repl.tokenizers.melody import PITCH_HI, PITCH_LO, TICKS_PER_QUARTER, 
 from st4rt_repl.tune import Bar, Key, Tune, TuneError
 
 CHECKPOINT = Path(__file__).resolve().parent / "checkpoints" / "music_vae.pt"
-OVERSAMPLE = 2          # candidates decoded per candidate returned, before rescoring
+OVERSAMPLE = 3          # candidates decoded per candidate returned, before rescoring
+TEMPERATURE = 0.8       # sampling temperature of a varied bar
 _MODEL: mv.MusicVAE | None = None
 
 
@@ -71,14 +72,14 @@ def _pitch_range(tune: Tune, shift: int, pad: int = 4) -> tuple[int, int]:
 
 
 def _prior_targets(model, n: int, gen: torch.Generator, profile: str | None,
-                   likeness: float) -> torch.Tensor:
-    """n latent codes from the prior, or from the profile's decoder mixed in by `likeness`
-    (slerp from a prior sample towards a profile sample)."""
+                   likeness: float, meter=None) -> torch.Tensor:
+    """n latent codes from the prior, or from the profile's decoder (its model for `meter`)
+    mixed in by `likeness` (slerp from a prior sample towards a profile sample)."""
     eps = torch.randn(n, model.cfg.z_dim, generator=gen)
     if profile is None or likeness <= 0:
         return eps
     from st4rt_repl.models import midime
-    zp = midime.load_profile(profile).sample(n, gen)
+    zp = midime.load_profile(profile, meter).sample(n, gen)
     return torch.stack([mv.slerp(eps[i], zp[i], float(likeness)) for i in range(n)])
 
 
@@ -152,7 +153,7 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
         return new[row][k] if k in new[row] else _bar_tokens(tune.bar(k), shift)
 
     with torch.no_grad():
-        targets = _prior_targets(model, n, gen, profile, likeness)
+        targets = _prior_targets(model, n, gen, profile, likeness, tune.bar(chosen[0]).meter)
         scores = torch.zeros(n)
         for k in chosen:
             bar = tune.bar(k)
@@ -181,16 +182,28 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
             suffix = None
             if nxt in nums and nxt not in chosen_set and tune.bar(nxt).meter == meter:
                 suffix = _bar_tokens(tune.bar(nxt), shift)
+            # the last note before the bar (as it stands in each row): the new bar's first
+            # note stays within a fifth of it
+            anchors = []
+            for r in range(n):
+                before = _pitches(tokens_of(r, prev)) if prev in nums else []
+                anchors.append(before[-1] if before else -1)
             bodies, info = model.decode(z, meter=meter, mode=mode, bar_ticks=bt, forced=forced,
-                                        temperature=0.8, generator=gen, pitch_range=(lo, hi),
-                                        triplets=trip, tied_to=tied, suffix=suffix, scores=True)
+                                        temperature=TEMPERATURE, generator=gen, pitch_range=(lo, hi),
+                                        triplets=trip, tied_to=tied, suffix=suffix, scores=True,
+                                        first_near=anchors)
             scores += info["logp"] / info["n"].clamp(min=1)
             if suffix:
                 scores += info["suffix_logp"] / len(suffix)
             for r in range(n):
                 new[r][k] = mv.split_body_bars(bodies[r])[-1]
-    order = sorted(range(n), key=lambda r: -float(scores[r]))
     original = {k: _bar_tokens(tune.bar(k), shift) for k in chosen}
+    leaps = [_extra_junction_leaps(tokens_of, r, chosen, original, nums, tune, shift)
+             for r in range(n)]
+    # fewest new leaps at the junctions first (real bars leap more than a fifth at ~2 %
+    # of their junctions, the decoder's bars at ~18 %), then the decoder's own score
+    fit = _interval_fit(tune, shift, chosen, tokens_of, n)
+    order = sorted(range(n), key=lambda r: (leaps[r], -(float(scores[r]) + INTERVAL_WEIGHT * fit[r])))
     picked, seen = [], set()
     for r in order:                       # distinct, and different from the original first
         key = tuple(tuple(new[r][k]) for k in chosen)
@@ -211,6 +224,90 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
             t = t.replace_bars(k, k, [b])
         out.append(t)
     return out
+
+
+LEAP = 7      # semitones: a junction leap is an interval larger than a perfect fifth
+
+
+def _pitches(tokens: Sequence[int]) -> list[int]:
+    """Sounding pitch tokens' pitches, in order (rests skipped).
+
+    >>> _pitches([VOCAB.pitch_id(62), VOCAB.duration_id(12), VOCAB.rest, VOCAB.duration_id(12),
+    ...           VOCAB.pitch_id(74), VOCAB.duration_id(24), VOCAB.bar])
+    [62, 74]
+    """
+    return [VOCAB.pitch_of(t) for t in tokens if VOCAB.is_pitch(t) and t != VOCAB.rest]
+
+
+def _junction_leaps(before: list[int], bar: list[int], after: list[int]) -> int:
+    """How many of the bar's two junctions (last note before -> first; last -> first after) leap.
+
+    >>> _junction_leaps([60, 62], [74, 72], [71]), _junction_leaps([], [60], [67])
+    (1, 0)
+    """
+    if not bar:
+        return 0
+    n = 0
+    if before and abs(bar[0] - before[-1]) > LEAP:
+        n += 1
+    if after and abs(after[0] - bar[-1]) > LEAP:
+        n += 1
+    return n
+
+
+def _extra_junction_leaps(tokens_of, r: int, chosen, original, nums, tune: Tune, shift: int) -> int:
+    """Junction leaps of row r's new bars beyond those the original bars have (those are allowed)."""
+    def near(row_tokens, k):     # pitches of the bar k as it stands in this row (or [])
+        return _pitches(row_tokens(k)) if k in nums else []
+
+    extra = 0
+    for k in chosen:
+        before = near(lambda j: tokens_of(r, j), k - 1)
+        after = near(lambda j: tokens_of(r, j), k + 1)
+        new = _junction_leaps(before, _pitches(tokens_of(r, k)), after)
+        old_before = near(lambda j: _bar_tokens(tune.bar(j), shift), k - 1)
+        old_after = near(lambda j: _bar_tokens(tune.bar(j), shift), k + 1)
+        old = _junction_leaps(old_before, _pitches(original[k]), old_after)
+        extra += max(0, new - old)
+    return extra
+
+
+INTERVAL_WEIGHT = 2.0     # weight of `_interval_fit` beside the decoder score (1.0 and 2.0 tried)
+
+
+def _interval_fit(tune: Tune, shift: int, chosen, tokens_of, n: int) -> list[float]:
+    """Per row, how the new bars move and sit like the rest of the tune: the mean
+    log-probability of their melodic intervals plus that of their pitch classes, each
+    under the rest of the tune's own histogram (add-one smoothed; intervals clipped to
+    an octave).  A bar that moves the way the tune moves, on its notes, ranks higher.
+
+    Measured (`st4rt eval vary`, 3 x 48 tunes): interval overlap with the real bars
+    0.840 -> 0.866 with the interval term alone."""
+    import math
+    ivs, pcs = [1.0] * 25, [1.0] * 12
+    chosen_set = set(chosen)
+    for k in tune.bar_numbers():
+        if k in chosen_set:
+            continue
+        ps = _pitches(_bar_tokens(tune.bar(k), shift))
+        for p in ps:
+            pcs[p % 12] += 1
+        for a, b in zip(ps, ps[1:]):
+            ivs[max(-12, min(12, b - a)) + 12] += 1
+    liv = [math.log(c / sum(ivs)) for c in ivs]
+    lpc = [math.log(c / sum(pcs)) for c in pcs]
+    out = []
+    for r in range(n):
+        ps = [p for k in chosen for p in _pitches(tokens_of(r, k))]
+        steps = [liv[max(-12, min(12, b - a)) + 12] for a, b in zip(ps, ps[1:])]
+        fit = sum(steps) / len(steps) if steps else 0.0
+        if PITCH_CLASS_FIT and ps:
+            fit += sum(lpc[p % 12] for p in ps) / len(ps)
+        out.append(fit)
+    return out
+
+
+PITCH_CLASS_FIT = True
 
 
 def _key_shift(key: Key) -> int:
@@ -241,14 +338,14 @@ def generate_tunes(bars: int, *, meter=(4, 4), key: Key = Key("D", "major"), can
     ticks = mv.bar_ticks_of(meter)
     rng = (57, 84)
     with torch.no_grad():
-        z = _prior_targets(model, n, gen, profile, likeness)
+        z = _prior_targets(model, n, gen, profile, likeness, meter)
         first = min(2, bars)
         bodies = model.decode(z, meter=meter, mode=key.mode, bar_ticks=[ticks] * first,
                               temperature=0.8, generator=gen, pitch_range=rng, triplets=False)
         made = [mv.split_body_bars(b) for b in bodies]
         while len(made[0]) < bars:
             z = torch.stack([mv.slerp(z[i], t, 0.3) for i, t in
-                             enumerate(_prior_targets(model, n, gen, profile, likeness))])
+                             enumerate(_prior_targets(model, n, gen, profile, likeness, meter))])
             bodies = model.decode(z, meter=meter, mode=key.mode, bar_ticks=[ticks, ticks],
                                   forced=[m[-1] for m in made], temperature=0.8, generator=gen,
                                   pitch_range=rng, triplets=False)
@@ -301,8 +398,11 @@ def interpolate_tunes(tune: Tune, from_bar: int, to_bar: int, *, steps: int = 3,
         ts = [i / (steps + 1) for i in range(1, steps + 1)]
         path = torch.cat([mv.slerp(za, zb, t) for t in ts])           # [steps, z]
         n = max(1, candidates)
-        z = path.repeat(n, 1)
-        if n > 1:
+        # the noisy candidates are decoded OVERSAMPLE x over and the ones that join the
+        # tune best (fewest leaps over a fifth at the two ends of the bridge) are kept
+        rows = 1 + (n - 1) * OVERSAMPLE if n > 1 else 1
+        z = path.repeat(rows, 1)
+        if rows > 1:
             noise = 0.15 * torch.randn(z.shape, generator=gen)
             noise[:steps] = 0
             z = z + noise
@@ -312,17 +412,30 @@ def interpolate_tunes(tune: Tune, from_bar: int, to_bar: int, *, steps: int = 3,
         tie = -1
         if last.tie and last.pitch is not None:
             tie = VOCAB.pitch_id(mv._clamp_bar(Bar((last,), meter), shift).notes[0].pitch)
-        ties = [tie if i % steps == 0 else -1 for i in range(n * steps)]
+        ties = [tie if i % steps == 0 else -1 for i in range(rows * steps)]
+        # the bridge's first note stays within a fifth of the note before it
+        before = _pitches(_bar_tokens(tune.bar(a + 1), shift))
+        anchor = before[-1] if before else -1
+        anchors = [anchor if i % steps == 0 else -1 for i in range(rows * steps)]
         greedy = model.decode(z[:steps], meter=meter, mode=tune.key.mode, bar_ticks=[ticks, ticks],
                               pitch_range=(lo, hi), triplets=_has_triplets(tune),
-                              tied_to=ties[:steps])
+                              tied_to=ties[:steps], first_near=anchors[:steps])
         rest = model.decode(z[steps:], meter=meter, mode=tune.key.mode, bar_ticks=[ticks, ticks],
                             temperature=0.6, generator=gen, pitch_range=(lo, hi),
-                            triplets=_has_triplets(tune), tied_to=ties[steps:]) if n > 1 else []
+                            triplets=_has_triplets(tune), tied_to=ties[steps:],
+                            first_near=anchors[steps:]) if rows > 1 else []
     bodies = greedy + rest
     end = a + 1
+    nums = tune.bar_numbers()
+    after = _pitches(_bar_tokens(tune.bar(end + 1), shift)) if end + 1 in nums else []
+
+    def leaps(c: int) -> int:
+        notes = [p for s_ in range(steps) for p in _pitches(bodies[c * steps + s_])]
+        return _junction_leaps(before, notes, after)
+
+    keep = [0] + sorted(range(1, rows), key=lambda c: (leaps(c), c))[:n - 1]
     out = []
-    for c in range(n):
+    for c in keep:
         new_bars = []
         for s in range(steps):
             new_bars += mv.ids_to_bars(bodies[c * steps + s], meter, -shift)

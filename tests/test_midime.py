@@ -93,3 +93,65 @@ def test_errors_are_one_line(home):
     short = Tune.from_bars([[(60, 3)]], meter=(3, 4))
     with pytest.raises(TuneError, match="no 2-bar phrase"):
         midime.personalize(_write(home / "u2", [short]), name="short")
+
+
+def _jig(start: int, title: str) -> Tune:
+    """8 bars of 6/8 eighths arpeggiating from `start`."""
+    bars = [[(start + (i % 3) * 4, '1/2') for i in range(6)] for _ in range(8)]
+    return Tune.from_bars(bars, meter=(6, 8), key=Key("G", "major"), title=title)
+
+
+def test_a_mixed_tunebook_gets_a_profile_per_meter(home, monkeypatch):
+    monkeypatch.setattr(midime, "MIN_CODES", 10)
+    waltzes = [_scale_tune(67, 2, "W1"), _scale_tune(69, 2, "W2")]      # 3/4: 7 phrases each
+    jigs = [_jig(67, "J1"), _jig(62, "J2")]                            # 6/8: 7 phrases each
+    summary = midime.personalize(_write(home / "user", waltzes + jigs), name="mix")
+    assert "28 phrases" in summary
+    assert midime.profile_meters("mix") == ["3/4", "6/8"]
+    assert midime.load_profile("mix", (3, 4)) is not midime.load_profile("mix", (6, 8))
+    # a meter the user never played falls back to the profile over all phrases
+    assert midime.load_profile("mix", (9, 8)) is midime.load_profile("mix")
+    # the 6/8 profile samples from its own phrases' aggregate posterior: its codes are
+    # the jigs' (14), so samples sit nearer the jigs' codes than the waltzes'
+    jig_model = midime.load_profile("mix", (6, 8))
+    assert len(jig_model.codes) == 14
+    z = jig_model.sample(64, torch.Generator().manual_seed(0))
+    waltz_codes = midime.load_profile("mix", (3, 4)).codes
+    assert torch.cdist(z, jig_model.codes).min(1).values.mean() < \
+        torch.cdist(z, waltz_codes).min(1).values.mean()
+
+
+def test_round_1_profile_files_still_load(home):
+    m = midime.fit(torch.randn(20, 16), steps=5)
+    path = midime.profile_path("old")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": m.state_dict(), "config": {"z_dim": 16, "latent": 4,
+                                                         "hidden": [256, 64]}, "summary": {}}, path)
+    old = midime.load_profile("old", (6, 8))
+    assert old.codes is None and old.sample(3).shape == (3, 16)
+
+
+def test_eval_personalize_splits_each_meter_and_prints_one_json_line(home, capsys):
+    import json
+    from st4rt_repl.models import eval_personalize
+    tunes = [_scale_tune(67, 2, "W1"), _scale_tune(69, 2, "W2"), _jig(67, "J1"), _jig(62, "J2")]
+    _write(home / "book", tunes)
+    assert eval_personalize.main(["--tunes", str(home / "book"), "--phrases", "8",
+                                  "--tunes-generated", "2", "--seed", "1"]) == 0
+    r = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # one waltz and one jig on each side: the profile half holds both tune types
+    assert (r["profile_tunes"], r["heldout_tunes"]) == (2, 2)
+    assert r["meters"] == {"3/4": 2, "6/8": 2}
+    for m in ("vae", "generate"):
+        assert r[m]["distance_without_profile"] > 0 and r[m]["moved"] >= 0
+        assert r[m]["samples"] >= 2
+
+
+def test_split_by_meter_keeps_every_type_on_both_sides():
+    from st4rt_repl.models.eval_personalize import split_by_meter
+    loaded = [(f"w{i}", _scale_tune(60 + i, 2, f"W{i}")) for i in range(5)] + \
+             [(f"j{i}", _jig(60 + i, f"J{i}")) for i in range(4)]
+    prof, held = split_by_meter(loaded, seed=3)
+    assert sorted(t.meter for _, t in prof) == [(3, 4)] * 2 + [(6, 8)] * 2
+    assert sorted(t.meter for _, t in held) == [(3, 4)] * 3 + [(6, 8)] * 2
+    assert split_by_meter(loaded, seed=3) == (prof, held)

@@ -144,7 +144,7 @@ def test_vary_changes_only_chosen_bars_in_every_meter(meter, random_model):
 def test_vary_a_bar_whose_meter_differs(random_model):
     a = _tune_in((4, 4), pickup=False)
     b = _tune_in((3, 4), pickup=False)
-    tune = a.replace_bars(3, 3, [b.bar(3)])           # bar 3 is in 3/4
+    tune = a.with_(bars=a.bars[:2] + (b.bar(3),) + a.bars[3:])   # bar 3 is in 3/4
     for t in variation.vary_bars(tune, [3], candidates=2, seed=3):
         assert t.bar(3).meter == (3, 4) and t.bar(3).is_full
         assert t.bars[:2] == tune.bars[:2] and t.bars[3:] == tune.bars[3:]
@@ -205,6 +205,53 @@ def test_eval_vae_prints_one_json_line(memorised, tmp_path):
     assert res["interpolation_valid"] == 1.0
     assert res["windows"] == 5
     assert 0.0 <= res["free_running_accuracy"] <= 1.0
+    # the memorised windows (bars 1-2, 3-4) reconstruct exactly, step for step
+    assert 0.0 < res["free_running_step_accuracy"] <= 1.0
+    assert 0.0 < res["teacher_forced_step_accuracy"] <= 1.0
+    assert res["steps"] == 5 * 2 * 8          # 2/4: eight 16ths per bar
+
+
+def test_step_classes_onset_hold_rest_and_triplet_grid():
+    from st4rt_repl.models.eval_vae import step_classes, step_scores
+    p, d = VOCAB.pitch_id, VOCAB.duration_id
+    # 2/4: C quarter, D quarter tied over the barline into a 16th, E 16th, rest 8th, F quarter
+    body = [p(60), d(24), p(62), d(24), VOCAB.tie, VOCAB.bar,
+            p(62), d(6), p(64), d(6), VOCAB.rest, d(12), p(65), d(24), VOCAB.bar]
+    assert step_classes(body, [48, 48]) == [60, "hold", "hold", "hold", 62, "hold", "hold", "hold",
+                                            "hold", 64, "rest", "rest", 65, "hold", "hold", "hold"]
+    # a triplet eighth run in 2/4 puts the window on 12 steps per bar (two triplets a beat)
+    trip = [p(60), d(8), p(62), d(8), p(64), d(8), p(65), d(24), VOCAB.bar] * 2
+    cls = step_classes(trip, [48, 48])
+    assert len(cls) == 24 and cls[:6] == [60, "hold", 62, "hold", 64, "hold"]
+    # one wrong pitch in the reconstruction costs exactly its onset step
+    wrong = list(body)
+    wrong[8] = p(66)
+    fr, tf, n = step_scores(body, wrong, [True] * len(body), [48, 48])
+    assert (fr, tf, n) == (15, 16, 16)
+
+
+def test_decode_keeps_the_first_note_within_a_fifth_of_the_anchor(random_model):
+    model = variation.get_model()
+    z = torch.randn(24, model.cfg.z_dim, generator=torch.Generator().manual_seed(1)) * 2
+    outs = model.decode(z, meter=(3, 4), mode="major", bar_ticks=[72], temperature=1.5, seed=3,
+                        pitch_range=(48, 90), first_near=[60] * 24)
+    firsts = [next(VOCAB.pitch_of(t) for t in o if VOCAB.is_pitch(t) and t != VOCAB.rest)
+              for o in outs if any(VOCAB.is_pitch(t) and t != VOCAB.rest for t in o)]
+    assert firsts and all(abs(f - 60) <= 7 for f in firsts)
+    free = model.decode(z, meter=(3, 4), mode="major", bar_ticks=[72], temperature=1.5, seed=3,
+                        pitch_range=(48, 90))
+    assert any(abs(next(VOCAB.pitch_of(t) for t in o if VOCAB.is_pitch(t) and t != VOCAB.rest) - 60) > 7
+               for o in free if any(VOCAB.is_pitch(t) and t != VOCAB.rest for t in o))
+
+
+def test_vary_avoids_new_leaps_at_the_junctions(random_model):
+    # a stepwise tune: every junction moves by a step, so no candidate may leap there
+    tune = Tune.from_bars([[(62, 1), (64, 1), (66, 1), (67, 1)], [(69, 1), (67, 1), (66, 1), (64, 1)],
+                           [(62, 1), (64, 1), (66, 1), (67, 1)], [(69, 1), (71, 1), (69, 1), (67, 1)]],
+                          meter=(4, 4), key=Key("D", "major"))
+    for t in variation.vary_bars(tune, [2], candidates=3, seed=4, amount=1.0):
+        new = [n.pitch for n in t.bar(2).notes if n.pitch is not None]
+        assert abs(new[0] - 67) <= 7
 
 
 def test_cli_vary_bad_bar_is_one_line(tmp_path):
