@@ -6,7 +6,7 @@ VENV   := .venv
 APT    := abcmidi fluidsynth fluid-soundfont-gm abcm2ps sox
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup system-deps bench clean
+.PHONY: run test setup system-deps bench clean mutate
 
 run: setup
 	$(VENV)/bin/st4rt
@@ -35,6 +35,19 @@ $(VENV)/.installed: pyproject.toml
 
 bench: setup
 	for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/bin/python $$b; done
+
+# Mutation testing (issue 14): slow, NOT in CI.  Config: [tool.mutmut] in pyproject.toml.
+# One module at a time, each scoped by mutmut to the tests that cover it:
+#   make mutate                                  every module below
+#   make mutate MUTATE=st4rt_repl.tune           one of them
+# Results: .venv/bin/mutmut results (survivors), .venv/bin/mutmut show NAME.  The
+# symlink lets `st4rt_repl.tokenizers` (mapped from tokenizers/) import the mutated copy.
+MUTATE ?= st4rt_repl.tune st4rt_repl.session st4rt_repl.formats.abc_out st4rt_repl.formats.abc_in tokenizers
+mutate: setup
+	$(VENV)/bin/python -c 'import mutmut' 2>/dev/null || $(VENV)/bin/pip install -q 'mutmut>=3.8,<4'
+	mkdir -p mutants/st4rt_repl && ln -sfn ../tokenizers mutants/st4rt_repl/tokenizers
+	for m in $(MUTATE); do nice -n 15 $(VENV)/bin/mutmut run --max-children 2 "$$m.*" || exit 1; done
+	$(VENV)/bin/mutmut results
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from st4rt_repl.formats import InputError, load, parse_abc_text
+from st4rt_repl.formats import InputError, ReaderBug, load, parse_abc_text
 from st4rt_repl.formats.abc_in import (MAX_TUNE_CHARS, PARSER_VERSION, parse_key, read_abc_file,
                                        read_abc_text, split_tunes)
 from st4rt_repl.tune import Key, TuneError
@@ -330,28 +330,73 @@ def test_a_ten_megabyte_paste():
 
 
 def test_runaway_repeats_are_refused():
-    body = "|:C D E F:|" * 2 + "".join(f"|:{'C' * 4}:|" for _ in range(20))
-    assert len(pitches(body)) == 8 * 22         # repeats never multiply
+    """A tune whose repeats unfold past MAX_PLAYED_NOTES is refused with one line;
+    the same bars without the repeat (half the notes) are read."""
+    from st4rt_repl.form import MAX_PLAYED_NOTES
+    bars = MAX_PLAYED_NOTES // 8 + 10            # 4 notes a bar, heard twice: just past the limit
+    lines = "\n".join("C D E F|" * 10 for _ in range(bars // 10))
+    played = 2 * 4 * (bars // 10) * 10
+    assert played > MAX_PLAYED_NOTES and len(HEAD + lines) < MAX_TUNE_CHARS
+    with pytest.raises(InputError) as e:
+        read_abc_text(HEAD + "|:" + lines + ":|\n")
+    assert f"unfolds to {played:,} notes (the limit is {MAX_PLAYED_NOTES:,})" in str(e.value)
+    assert "\n" not in str(e.value)
+    t = read_abc_text(HEAD + lines + "\n").tune
+    assert len(t.performed().sounding()) == played // 2
+
+
+def _internal(e: BaseException) -> BaseException | None:
+    """The bug behind an error, if it is one: a ReaderBug (the reader's catch-all:
+    "internal error ... please report"), an exception that is not a TuneError, or a
+    TuneError chained (`from`) to one."""
+    if isinstance(e, ReaderBug) or not isinstance(e, TuneError):
+        return e
+    cause = e.__cause__
+    return cause if cause is not None and not isinstance(cause, TuneError) else None
+
+
+def test_an_internal_error_is_not_taken_for_bad_input(monkeypatch):
+    """The fuzz test below can fail: a bug inside the reader is noticed, not hidden."""
+    from st4rt_repl.formats import abc_in
+
+    def broken(*a, **k):
+        raise KeyError("a reader bug")
+    monkeypatch.setattr(abc_in, "parse_tune", broken)
+    with pytest.raises(Exception) as e:
+        read_abc_text(HEAD + "C D E F|\n")
+    assert _internal(e.value) is not None
+    assert "internal error" in str(e.value) and "please report" in str(e.value)
+    monkeypatch.undo()
+    with pytest.raises(InputError) as e:
+        read_abc_text("X:1\nT:t\nK:Hmaj\nC|\n")
+    assert _internal(e.value) is None
 
 
 def test_the_reader_never_crashes_on_mangled_tunes():
-    # every failure is an InputError/TuneError with a message, never a traceback
+    # every failure is an InputError/TuneError with a one-line message, never a bug
     from st4rt_repl.formats import abc_reference
     rng = random.Random(11)
     tunes = abc_reference.sample_tunes(4, seed=5)
     alphabet = "|:[]()<>-{}!+\"&^_=,'/0123456789ABCDEFGabcdefgzxZKLMPV\n %"
+    outcomes = {"read": 0, "refused": 0}
     for t in tunes:
         for _ in range(15):
             chars = list(t.text)
             for _ in range(rng.randrange(1, 40)):
                 i = rng.randrange(len(chars))
                 chars[i] = rng.choice(alphabet)
+            text = "".join(chars)
             try:
-                r = read_abc_text("".join(chars))
-            except TuneError as e:
+                r = read_abc_text(text)
+                r.tune.performed()
+            except Exception as e:   # noqa: BLE001 - judged below: bad input or a bug
+                assert _internal(e) is None, f"internal error {_internal(e)!r} on {text!r}"
                 assert str(e) and "\n" not in str(e)
+                outcomes["refused"] += 1
             else:
                 assert r.tune.bars
+                outcomes["read"] += 1
+    assert outcomes["read"] > 0 and outcomes["refused"] > 0, outcomes   # both paths exercised
 
 
 def test_parser_version_is_a_string():

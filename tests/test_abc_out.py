@@ -1,6 +1,10 @@
 """ABC writer: exact text for small cases, and abc2midi (the reference player) agreeing
 note for note with the Tune, on hand-made edge cases, on seeded random tunes and on
-300 real tunes from music21's bundled collections.  Also the tokenizer round trip."""
+300 real tunes from music21's bundled collections.  Also the tokenizer round trip.
+
+Every abc2midi run is strict (`abc2midi.check`/`play` fail on any Error or Warning
+line not named in ``expect``), and the corpus figures are asserted as measured
+(300/300 written exactly; 296/300 through each tokenizer, the 4 refusals named)."""
 import random
 from fractions import Fraction as F
 
@@ -36,12 +40,17 @@ def same_notes(got, want) -> bool:
     return True
 
 
+def heard(t: Tune):
+    """The notes abc2midi must play for our ABC of `t`: repeats and endings unfolded."""
+    return t.performed().sounding()
+
+
 def assert_plays_back(t: Tune):
     """abc2midi reads our ABC without complaint and plays exactly the tune's notes."""
     abc = to_abc(t)
-    messages, notes = abc2midi.play(abc)
+    messages, notes = abc2midi.play(abc)      # raises on any Error/Warning line
     assert messages == [], abc
-    assert same_notes(notes, t.sounding()), abc
+    assert same_notes(notes, heard(t)), abc
 
 
 def tune(bars, meter=(4, 4), key=Key("C", "major"), **kw):
@@ -107,12 +116,25 @@ def test_ties_across_barline_and_long_notes_split():
     assert body(to_abc(t)) == "G6 A2-|A4-A B3|]"
 
 
+@needs_abc2midi
+def test_a_tie_flag_before_another_pitch_is_not_written():
+    """A tie between different pitches is no tie: abc2midi rejects one ("Could not find
+    note to be tied"), so the writer drops it, inside a bar and across a barline."""
+    t = tune([[(60, 2, True), (62, 2)], [(64, 4, True)], [(65, 4)]])
+    assert body(to_abc(t)) == "C4 D4|E8|F8|]"
+    assert_plays_back(t)
+    rest_after = tune([[(60, 2, True), (None, 2)]])
+    assert body(to_abc(rest_after)) == "C4 z4|]"
+    assert_plays_back(rest_after)
+
+
 def test_triplets_plain_and_mixed():
     t = tune([[(62, F(1, 3)), (64, F(1, 3)), (66, F(1, 3)), (67, F(2, 3)), (69, F(1, 3))]],
              meter=(2, 4), key=Key("D", "major"))
     assert body(to_abc(t)) == "(3DEF (3:2:2G2A|]"
 
 
+@needs_abc2midi
 def test_quintuplet():
     t = tune([[(60 + k, F(1, 5)) for k in (0, 2, 4, 5, 7)] + [(72, 1)]], meter=(2, 4))
     text = body(to_abc(t))
@@ -125,6 +147,7 @@ def test_rests():
     assert body(to_abc(t)) == "z2G2 z4|]"
 
 
+@needs_abc2midi
 def test_inline_meter_change():
     bars = [Bar((Note(67, 2),), (2, 4)), Bar((Note(69, 3),), (3, 4)), Bar((Note(71, 2),), (2, 4))]
     t = Tune(tuple(bars), (2, 4))
@@ -132,6 +155,7 @@ def test_inline_meter_change():
     assert_plays_back(t)
 
 
+@needs_abc2midi
 def test_irregular_middle_bar_gets_its_own_meter_not_new_notes():
     bars = [Bar((Note(67, 2),), (2, 4)), Bar((Note(69, F(3, 2)),), (2, 4)), Bar((Note(71, 2),), (2, 4))]
     t = Tune(tuple(bars), (2, 4))
@@ -139,13 +163,14 @@ def test_irregular_middle_bar_gets_its_own_meter_not_new_notes():
     assert_plays_back(t)
 
 
+@needs_abc2midi
 def test_pickup_and_short_last_bar_written_as_they_are():
     # abc2midi (4.84) does not warn about a short first or last bar: no padding needed.
     t = tune([[(69, F(1, 2))], [(74, 3)], [(74, F(5, 2))]], meter=(6, 8), pickup=True,
              key=Key("D", "major"))
     abc = to_abc(t)
     assert body(abc) == "A|d6|d4-d|]"
-    assert abc2midi.check(abc) == []
+    assert abc2midi.check(abc) == []          # strict: any warning raises
     assert_plays_back(t)
 
 
@@ -153,9 +178,12 @@ def test_pickup_and_short_last_bar_written_as_they_are():
 def test_abc2midi_does_warn_about_a_wrong_middle_bar():
     """The warning we avoid is real: the same notes without the inline meter warn."""
     abc = "X:1\nT:t\nM:2/4\nL:1/8\nK:C\nG4|A3|B4|]\n"
-    assert any("Bar 1 has 3/2 time units" in m for m in abc2midi.check(abc))
+    assert len(abc2midi.check(abc, expect=["Bar 1 has 3/2 time units"])) == 1
+    with pytest.raises(abc2midi.Abc2MidiComplaint, match="Bar 1 has 3/2 time units"):
+        abc2midi.check(abc)
 
 
+@needs_abc2midi
 def test_sixteenth_unit_for_busy_two_four():
     t = tune([[(60 + k, F(1, 4)) for k in range(8)]] * 2, meter=(2, 4))
     abc = to_abc(t)
@@ -164,6 +192,7 @@ def test_sixteenth_unit_for_busy_two_four():
     assert "L:1/8" in to_abc(tune([[(60, 1), (62, 1)]], meter=(2, 4)))
 
 
+@needs_abc2midi
 def test_four_bars_a_line_and_bar_number_comments():
     bars = [[(60, 1)]] + [[(62, 1), (64, 1), (65, 1)]] * 9
     t = tune(bars, meter=(3, 4), pickup=True)
@@ -174,6 +203,7 @@ def test_four_bars_a_line_and_bar_number_comments():
     assert abc2midi.check(to_abc(t, bar_numbers=True)) == []
 
 
+@needs_abc2midi
 def test_tunes_to_abc_is_valid_multi_tune_file():
     t1 = tune([[(60, 4)]], title="One")
     t2 = tune([[(62, 2), (64, 2)]], title="Two", key=Key("D", "major"))
@@ -193,9 +223,21 @@ def test_check_and_notes_of():
     assert abc2midi.check(abc) == []
     assert abc2midi.notes_of(abc) == [(0, 1, 71), (1, F(1, 3), 69), (F(4, 3), F(1, 3), 71),
                                       (F(5, 3), F(1, 3), 69), (2, 1, 67), (3, 3, 74)]
-    bad = abc2midi.check("X:1\nT:t\nM:3/4\nL:1/8\nK:G\nB6|B2 A2|d6|]\n")
-    assert len(bad) == 1 and bad[0].startswith("Warning") and "Bar 1 has 2 time units" in bad[0]   # abc2midi counts bars from 0, in quarters
-    assert any(m.startswith("Error") for m in abc2midi.check("X:1\nT:t\nK:Hmaj\nabc|\n"))
+    short = "X:1\nT:t\nM:3/4\nL:1/8\nK:G\nB6|B2 A2|d6|]\n"
+    bad = abc2midi.check(short, expect=["Bar 1 has 2 time units"])   # abc2midi counts bars from 0, in quarters
+    assert len(bad) == 1 and bad[0].startswith("Warning")
+    with pytest.raises(abc2midi.Abc2MidiComplaint) as e:       # an unexpected warning fails the check
+        abc2midi.check(short)
+    assert e.value.unexpected == bad and e.value.missing == []
+    with pytest.raises(abc2midi.Abc2MidiComplaint) as e:       # so does an expected one that did not come
+        abc2midi.check(abc, expect=["Bar 1 has"])
+    assert e.value.unexpected == [] and e.value.missing == ["Bar 1 has"]
+    with pytest.raises(abc2midi.Abc2MidiComplaint, match="Error"):
+        abc2midi.check("X:1\nT:t\nK:Hmaj\nabc|\n")
+    with pytest.raises(abc2midi.Abc2MidiComplaint, match="Could not find note to be tied"):
+        abc2midi.play("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nC4-D4|E8|]\n")
+    with pytest.raises(abc2midi.Abc2MidiComplaint, match="Could not find note to be tied"):
+        abc2midi.notes_of("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nC4 D4|E8-|]\n")
 
 
 def test_missing_abc2midi_is_a_clear_error(monkeypatch):
@@ -228,7 +270,8 @@ def _random_tune(rng: random.Random, k: int) -> Tune:
             step = min(d, target - acc)
             d -= step
             acc += step
-            cur.append(Note(p, step, p is not None and d > 0))
+            # a stray tie flag (before another pitch or a rest) now and then: never written
+            cur.append(Note(p, step, p is not None and (d > 0 or rng.random() < 0.08)))
             if acc == target:
                 bars.append(Bar(tuple(cur), meter))
                 cur, acc = [], F(0)
@@ -282,10 +325,11 @@ def _round_trip(item):
         return where, None, f"unreadable: {e.message}"
     if any((b.duration * 64).denominator != 1 for b in t.bars):
         return where, t, "unwritable: a bar length no meter can express"
-    messages, notes = abc2midi.play(to_abc(t))
-    if messages:
-        return where, t, f"abc2midi says {messages[0]}"
-    if not same_notes(notes, t.sounding()):
+    try:
+        _, notes = abc2midi.play(to_abc(t))
+    except abc2midi.Abc2MidiComplaint as e:
+        return where, t, f"{e}"
+    if not same_notes(notes, heard(t)):
         return where, t, "notes differ"
     return where, t, ""
 
@@ -301,39 +345,58 @@ def corpus_results():
     return []
 
 
+# Sampled tunes that knowingly do not round-trip, by "collection/file:line", with why.
+KNOWN_ROUND_TRIP_FAILURES: dict[str, str] = {}
+# Sampled tunes the tokenizers refuse, with the reason they give (measured 2026-11-29: 4 of 300,
+# bars whose written length only an exotic meter expresses).
+KNOWN_TOKENIZER_REFUSALS = {
+    "essenFolksong/altdeu20.abc:4678": "meter 4/1 is not in the vocabulary",
+    "essenFolksong/lot.abc:5522": "meter 16/8 is not in the vocabulary",
+    "essenFolksong/lot.abc:780": "meter 32/8 is not in the vocabulary",
+    "essenFolksong/lux.abc:9360": "meter 61/8 is not in the vocabulary",
+}
+
+
 @needs_abc2midi
 def test_corpus_round_trip_through_abc2midi(corpus_results):
-    """ABC -> Tune -> our ABC -> abc2midi: the same notes (our writer vs our own parse)."""
-    read = [r for r in corpus_results if r[1] is not None]
-    assert len(read) >= 280, [r[2] for r in corpus_results if r[1] is None]
-    unwritable = [f"{w}: {p}" for w, _, p in read if p.startswith("unwritable")]
-    written = [r for r in read if not r[2].startswith("unwritable")]
-    failures = [f"{w}: {p}" for w, _, p in written if p]
-    rate = 1 - len(failures) / len(written)
-    print(f"\nABC round trip: {len(written) - len(failures)}/{len(written)} exact ({rate:.1%}); "
-          f"{len(corpus_results) - len(read)} unreadable, {len(unwritable)} unwritable")
-    for f in failures + unwritable:
-        print("  ", f)
-    assert rate >= 0.99, failures
-    assert len(unwritable) <= 0.02 * len(read), unwritable
+    """ABC -> Tune -> our ABC -> abc2midi: the same notes (our writer vs our own parse).
+
+    Measured 300/300 (2026-11-29), so all 300 must be read, written and played exactly.
+    """
+    assert len(corpus_results) == 300
+    problems = {w: p for w, _, p in corpus_results if p}
+    print(f"\nABC round trip: {300 - len(problems)}/300 exact")
+    for w, p in problems.items():
+        print("  ", w, p)
+    assert problems.keys() == KNOWN_ROUND_TRIP_FAILURES.keys(), problems
 
 
 @needs_abc2midi
 def test_corpus_tokenizer_round_trip(corpus_results):
-    from st4rt_repl.tokenizers import TokenizeError, decode, encode
+    """Both tokenizers give the tunes back: v2 (`tokenizers.written`) the written tune, v1
+    (`tokenizers.melody`) the performed melody; measured 296/300, the 4 refusals named."""
+    from st4rt_repl.tokenizers import TokenizeError, decode, encode, written
     corpus_tunes = [(w, t) for w, t, _ in corpus_results if t is not None]
-    refused, wrong = [], []
+    assert len(corpus_tunes) == 300
+    refused, wrong = {"v1": [], "v2": []}, {"v1": [], "v2": []}
     for where, t in corpus_tunes:
         try:
-            back = decode(encode(t))
+            back = written.decode(written.encode(t))
+            if not written.same(back, t) or back.performed().sounding() != t.performed().sounding():
+                wrong["v2"].append(where)
+        except written.TokenizeError as e:
+            refused["v2"].append(f"{where}: {e}")
+        heard = t.performed()
+        try:
+            back = decode(encode(heard))
+            if back.bars != heard.bars or back.pickup != heard.pickup or back.meter != heard.meter:
+                wrong["v1"].append(where)
         except TokenizeError as e:
-            refused.append(f"{where}: {e}")
-            continue
-        if back.bars != t.bars or back.pickup != t.pickup or back.meter != t.meter:
-            wrong.append(where)
-    print(f"\ntokenizer: {len(corpus_tunes) - len(refused) - len(wrong)}/{len(corpus_tunes)} exact, "
-          f"{len(refused)} refused (TokenizeError), {len(wrong)} wrong")
-    for r in refused:
-        print("  ", r)
-    assert wrong == []
-    assert len(refused) <= 0.05 * len(corpus_tunes), refused
+            refused["v1"].append(f"{where}: {e}")
+    for v in ("v1", "v2"):
+        print(f"\ntokenizer {v}: {300 - len(refused[v]) - len(wrong[v])}/300 exact, "
+              f"{len(refused[v])} refused, {len(wrong[v])} wrong")
+    known = [f"{w}: {why}" for w, why in KNOWN_TOKENIZER_REFUSALS.items()]
+    assert wrong == {"v1": [], "v2": []}
+    assert sorted(refused["v2"]) == sorted(known)
+    assert sorted(refused["v1"]) == sorted(known)

@@ -1,12 +1,13 @@
 """Bad input: each case gets one clear line `file[:line[:col]]: message`, through the API
-(InputError) and through `st4rt convert` (exit status 1, one line on stderr, no traceback)."""
+(InputError) and through `st4rt convert` (exit status 2, one line on stderr
+`st4rt convert: file[:line[:col]]: message`, no traceback)."""
 import subprocess
 import sys
 
 import mido
 import pytest
 
-from st4rt_repl.cli import main
+from st4rt_repl.cli import EXIT_USER, main
 from st4rt_repl.formats import InputError, load, parse_abc_text
 
 GOOD_ABC = "X:1\nT:Scale\nM:4/4\nL:1/8\nK:G\nGABc defg|g8|]\n"
@@ -49,10 +50,13 @@ CASES = [
 ]
 
 
-def _one_line_for(path, err: str, fragment: str):
+PREFIX = "st4rt convert: "
+
+
+def _one_line_for(path, err: str, fragment: str, prefix: str = ""):
     lines = err.strip().splitlines()
     assert len(lines) == 1, err
-    assert lines[0].startswith(str(path)) and "Traceback" not in err
+    assert lines[0].startswith(prefix + str(path)) and "Traceback" not in err
     assert fragment in lines[0], lines[0]
 
 
@@ -70,10 +74,10 @@ def test_api_raises_one_line_input_error(tmp_path, name, data, fragment):
 def test_convert_prints_one_line_and_fails(tmp_path, capsys, name, data, fragment):
     path = tmp_path / name
     path.write_bytes(data)
-    assert main(["convert", str(path), str(tmp_path / "out.abc")]) == 1
+    assert main(["convert", str(path), str(tmp_path / "out.abc")]) == EXIT_USER
     out = capsys.readouterr()
     assert out.out == ""
-    _one_line_for(path, out.err, fragment)
+    _one_line_for(path, out.err, fragment, PREFIX)
     assert not (tmp_path / "out.abc").exists()
 
 
@@ -88,8 +92,8 @@ def test_abc_errors_carry_line_numbers(tmp_path):
 def test_bad_output_name_fails_before_reading(tmp_path, capsys):
     src = tmp_path / "ok.abc"
     src.write_text(GOOD_ABC)
-    assert main(["convert", str(src), str(tmp_path / "out.pdf")]) == 1
-    assert capsys.readouterr().err.strip() == f"{tmp_path / 'out.pdf'}: unknown file type .pdf; " \
+    assert main(["convert", str(src), str(tmp_path / "out.pdf")]) == EXIT_USER
+    assert capsys.readouterr().err.strip() == f"{PREFIX}{tmp_path / 'out.pdf'}: unknown file type .pdf; " \
         "use one of .abc .mid .midi .musicxml .mxl .xml"
 
 
@@ -140,5 +144,5 @@ def test_ten_megabyte_file_through_convert(tmp_path, make):
     if proc.returncode == 0:
         assert proc.stdout.startswith("Scale 1:") and proc.stderr == ""
     else:
-        assert proc.returncode == 1
-        _one_line_for(path, proc.stderr, "")
+        assert proc.returncode == EXIT_USER
+        _one_line_for(path, proc.stderr, "", PREFIX)
