@@ -187,7 +187,7 @@ def test_abc2midi_does_warn_about_a_wrong_middle_bar():
 def test_sixteenth_unit_for_busy_two_four():
     t = tune([[(60 + k, F(1, 4)) for k in range(8)]] * 2, meter=(2, 4))
     abc = to_abc(t)
-    assert "L:1/16" in abc and body(abc).startswith("C^CD_E =EF^FG|")
+    assert "L:1/16" in abc and body(abc).startswith("C^CD^D EF^FG|")   # rising: sharps
     assert_plays_back(t)
     assert "L:1/8" in to_abc(tune([[(60, 1), (62, 1)]], meter=(2, 4)))
 
@@ -309,6 +309,21 @@ def _sample_tunes(seed=2024):
     return out
 
 
+def _what(message: str) -> str:
+    """An abc2midi complaint without its place: "Error in line-char 12-14 : Missing :|"
+    -> "Missing :|"; "Track 0 Bar 3 has 1/2 time units" -> "time units while ..."."""
+    text = message.split(" : ", 1)[-1]
+    return text[text.index("time units"):] if "time units" in text else text
+
+
+def _complaints(text: str) -> list[str]:
+    """abc2midi's Error/Warning lines for an ABC text, none expected."""
+    try:
+        return abc2midi.check(text)
+    except abc2midi.Abc2MidiComplaint as e:
+        return e.unexpected
+
+
 def _round_trip(item):
     """In a worker: read one tune with our ABC reader, write it, play it with abc2midi.
 
@@ -325,10 +340,17 @@ def _round_trip(item):
         return where, None, f"unreadable: {e.message}"
     if any((b.duration * 64).denominator != 1 for b in t.bars):
         return where, t, "unwritable: a bar length no meter can express"
+    ours = to_abc(t)
     try:
-        _, notes = abc2midi.play(to_abc(t))
+        _, notes = abc2midi.play(ours)
     except abc2midi.Abc2MidiComplaint as e:
-        return where, t, f"{e}"
+        # e.g. a short bar (a part's last bar, a pickup) inside a repeat, which abc2midi
+        # measures on each pass, or a "|:" never closed: allowed only where abc2midi says
+        # the same about the original ABC
+        original = {_what(m) for m in _complaints(text)}
+        if not all(_what(m) in original for m in e.unexpected):
+            return where, t, f"{e}"
+        _, notes = abc2midi.play(ours, expect=sorted({_what(m) for m in e.unexpected}))
     if not same_notes(notes, heard(t)):
         return where, t, "notes differ"
     return where, t, ""
@@ -361,7 +383,8 @@ KNOWN_TOKENIZER_REFUSALS = {
 def test_corpus_round_trip_through_abc2midi(corpus_results):
     """ABC -> Tune -> our ABC -> abc2midi: the same notes (our writer vs our own parse).
 
-    Measured 300/300 (2026-11-29), so all 300 must be read, written and played exactly.
+    Measured 300/300 (2026-11-29), so all 300 must be read, written and played exactly;
+    abc2midi may complain about our ABC only as it complains about the original.
     """
     assert len(corpus_results) == 300
     problems = {w: p for w, _, p in corpus_results if p}

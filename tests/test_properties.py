@@ -248,7 +248,10 @@ def form_text(parts: list[str], pickup: bool) -> str:
     head = "X:1\nT:form\nM:2/4\nL:1/8\nK:D\n"
     if pickup:
         head += "d" if parts[0].startswith("|") else "d|"
-    return head + "".join(parts) + "\n"
+    body = parts[0]
+    for p in parts[1:]:      # "A|" + "|:B" is "A|:B": abc2midi reads "||:" as no repeat start
+        body += p[1:] if body.endswith("|") and p.startswith("|:") and not body.endswith(":|") else p
+    return head + body + "\n"
 
 
 @needs_abc2midi
