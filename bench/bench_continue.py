@@ -1,8 +1,12 @@
 """Latency of `continue`: 8 new bars, 8 candidates, from a 16-bar primer (p50, p95 over 50 runs).
 
-    .venv/bin/python bench/bench_continue.py [--checkpoint PATH] [--runs 50] [--threads 1]
+    .venv/bin/python bench/bench_continue.py [--checkpoint PATH] [--v1 PATH] [--runs 50] [--threads 1]
 
-Goal: p50 <= 25 ms on the 2-core dev machine.  Prints one line per setting.
+Measures the shipped written-form checkpoint (tokenizer v2, one step per note)
+and, in the same run, round 1's checkpoint (tokenizer v1, two steps per note,
+`st4rt_repl.models.continuation_v1`) when its file is there, so machine load
+hits both alike.  Goal: no slower than round 1 (p50 ~116 ms on a quiet 2-core
+machine); long term p50 <= 25 ms.  Prints one line per setting.
 """
 from __future__ import annotations
 
@@ -10,10 +14,13 @@ import argparse
 import statistics
 import time
 from fractions import Fraction
+from pathlib import Path
 
 import torch
 
 from st4rt_repl.tune import Key, Tune
+
+V1 = Path(__file__).resolve().parents[1] / "models" / "checkpoints" / "attention_rnn_v1.pt"
 
 
 def primer_16_bars() -> Tune:
@@ -28,35 +35,42 @@ def primer_16_bars() -> Tune:
     return Tune.from_bars(bars, meter=(4, 4), key=Key("D", "major"))
 
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--checkpoint")
-    p.add_argument("--runs", type=int, default=50)
-    p.add_argument("--threads", type=int, default=1)
-    args = p.parse_args()
-    from st4rt_repl.models.continuation import continue_tune, forget_primer, load
-    model, ck = load(args.checkpoint)
-    torch.set_num_threads(args.threads)     # after load(), which sets 1 thread
+def bench(module, checkpoint, label: str, runs: int, threads: int) -> None:
+    """Time module.continue_tune (warm primer, then a new primer each call)."""
+    model, ck = module.load(checkpoint)
+    torch.set_num_threads(threads)     # after load(), which sets 1 thread
     primer = primer_16_bars()
     # "new primer": the stepper's cached primer run is dropped before each call, as when
     # the user continues a tune for the first time; otherwise the REPL's usual case of
     # asking again for more candidates from the same tune (primer run cached).
-    for label, kw, cold in [("sample", {}, False), ("sample, new primer", {}, True),
-                            ("beam 8", {"beam": 8}, False)]:
+    for mode, cold in [("sample", False), ("sample, new primer", True)]:
         for i in range(3):   # warm-up
-            continue_tune(primer, 8, candidates=8, seed=i, checkpoint=args.checkpoint, **kw)
+            module.continue_tune(primer, 8, candidates=8, seed=i, checkpoint=checkpoint)
         times = []
-        for i in range(args.runs if label != "beam 8" else max(5, args.runs // 5)):
+        for i in range(runs):
             if cold:
-                forget_primer()
+                module.forget_primer()
             t0 = time.perf_counter()
-            continue_tune(primer, 8, candidates=8, seed=100 + i, checkpoint=args.checkpoint, **kw)
+            module.continue_tune(primer, 8, candidates=8, seed=100 + i, checkpoint=checkpoint)
             times.append((time.perf_counter() - t0) * 1000)
         times.sort()
         p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-        print(f"continue 8 bars x 8 candidates ({label}, hidden {model.cfg.hidden}, window "
-              f"{model.cfg.window}, threads {args.threads}): p50 {statistics.median(times):.1f} ms, "
-              f"p95 {p95:.1f} ms over {len(times)} runs")
+        print(f"{label}: continue 8 bars x 8 candidates ({mode}, hidden {model.cfg.hidden}, window "
+              f"{model.cfg.window}, threads {threads}): p50 {statistics.median(times):.1f} ms, "
+              f"p95 {p95:.1f} ms over {len(times)} runs", flush=True)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", help="v2 checkpoint (default: the shipped one)")
+    p.add_argument("--v1", default=str(V1), help="round 1's checkpoint ('' to skip)")
+    p.add_argument("--runs", type=int, default=50)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args()
+    from st4rt_repl.models import continuation, continuation_v1
+    bench(continuation, args.checkpoint, "v2 written, 1 step/note", args.runs, args.threads)
+    if args.v1 and Path(args.v1).exists():
+        bench(continuation_v1, args.v1, "v1 played, 2 steps/note", args.runs, args.threads)
 
 
 if __name__ == "__main__":

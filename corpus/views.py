@@ -178,6 +178,72 @@ def rnn_sequences(split: str, *, root=None, transpose: str = "tonic") -> list[np
     return out
 
 
+def written_sequences(split: str, *, root=None, transpose: str = "tonic") -> list[np.ndarray]:
+    """Tokenizer-v2 ids (int16) of the WRITTEN tunes of a split, `<s>` to `</s>`.
+
+    Encoded from ``<split>.tunes.pkl`` once and cached beside it (``<split>.v2.npz``,
+    rebuilt when the pickle changes).  Key handling as `rnn_sequences`: "tonic" and
+    "none" keep tune order (tonic: tunes that cannot reach C within 36..96 are left
+    out); "augment" gives train tunes in every key that fits, in key order.
+    """
+    _check(split, transpose)
+    a = _written_arrays(_root(root), split)
+    flat, off = a["tokens"], a["tok_off"]
+    plans = _shift_plan(a, split, transpose)
+    out: list[np.ndarray] = []
+    copies = [_pieces(_transpose_written(flat, off, np.where(p != -999, p, 0)), off) for p in plans]
+    for i in range(len(off) - 1):
+        for p, c in zip(plans, copies):
+            if p[i] != -999:
+                out.append(c[i])
+    return out
+
+
+def _written_arrays(root: Path, split: str) -> dict[str, np.ndarray]:
+    from st4rt_repl.tokenizers import written
+    src = _file(root, f"{split}.tunes.pkl")
+    cache = root / f"{split}.v{written.TOKENIZER_VERSION}.npz"
+    stamp = np.array([src.stat().st_mtime_ns, src.stat().st_size, len(written.VOCAB),
+                      written.LAYOUT_REVISION], np.int64)
+    if cache.exists():
+        with np.load(cache) as z:
+            if np.array_equal(z["stamp"], stamp):
+                return {k: z[k] for k in z.files}
+    seqs, tonic, lo, hi = [], [], [], []
+    for t in tunes(split, root=root):
+        try:
+            ids = written.encode(t)
+        except written.TokenizeError:
+            ids = None
+        pitches = [n.pitch for b in t.bars for n in b.notes if n.pitch is not None] or [60]
+        if ids is None:        # kept in order, never used: 'tonic' drops it via lo/hi
+            ids, pitches = [written.VOCAB.bos], [0, 999]
+        seqs.append(np.asarray(ids, np.int16))
+        tonic.append(t.key.tonic_pc)
+        lo.append(min(pitches))
+        hi.append(max(pitches))
+    off = np.concatenate([[0], np.cumsum([len(s) for s in seqs])]).astype(np.int64)
+    out = {"tokens": np.concatenate(seqs) if seqs else np.zeros(0, np.int16), "tok_off": off,
+           "tonic": np.array(tonic, np.int16), "lo": np.array(lo, np.int16), "hi": np.array(hi, np.int16),
+           "stamp": stamp}
+    tmp = cache.with_name(cache.name + ".tmp.npz")
+    np.savez(tmp, **out)
+    tmp.replace(cache)
+    return out
+
+
+def _transpose_written(flat: np.ndarray, offsets: np.ndarray, shifts: np.ndarray) -> np.ndarray:
+    """Tokenizer-v2 ids moved, one shift per sequence: pitched notes by shift x durations, keys mod 12."""
+    from st4rt_repl.tokenizers.written import VOCAB as V2
+    per_token = np.repeat(shifts.astype(np.int32), np.diff(offsets))
+    out = flat.astype(np.int32)
+    p = out >= V2.first_note + V2.n_dur          # pitched joint notes (rests come first)
+    out[p] += per_token[p] * V2.n_dur
+    k = (out >= V2.first_key) & (out < V2.first_key + 12)
+    out[k] = V2.first_key + (out[k] - V2.first_key + per_token[k]) % 12
+    return out.astype(np.int16)
+
+
 def vae_windows(split: str, *, root=None, transpose: str = "tonic") -> list[np.ndarray]:
     """2-bar windows (hop one bar), each `<s> M K mode` + two bars, de-duplicated by content.
 

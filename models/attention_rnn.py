@@ -55,6 +55,7 @@ MAX_BARS_AGO = 16            # attention bias buckets: 0..15 bars ago, 16 = furt
 # Phases: what the grammar expects after a token.
 NOTE, DURATION, AFTER_NOTE = 0, 1, 2
 N_FEATURES = 7 + len(LAGS)   # token, pos, rem, meter, key, mode, bar index, lookbacks
+SEC_BARS, SEC_COUNT = 32, 8  # v2: bar in section 0..31, sections so far 0..7 (clipped)
 
 _METER_TOKENS = {i: s for i, s in enumerate(VOCAB.itos) if s.startswith("M:")}
 _MODE_BASE = VOCAB.stoi["mode:major"]
@@ -194,6 +195,7 @@ class RNNConfig:
     window: int = 256       # attention reaches this many steps back (0 = no attention)
     lookback: bool = True
     dropout: float = 0.2
+    tokenizer: int = 1      # token layout: 1 = melody (played, two steps a note), 2 = written
 
     @property
     def attention(self) -> bool:
@@ -214,6 +216,12 @@ class AttentionRNN(nn.Module):
         self.key = nn.Embedding(12, Fd)
         self.mode = nn.Embedding(7, Fd)
         n_in = E + 5 * Fd
+        # v2 inputs add the bar's place in its section and the section count (columns 7, 8)
+        self.lb0 = 7 if cfg.tokenizer == 1 else 9
+        if cfg.tokenizer != 1:
+            self.sec = nn.Embedding(SEC_BARS, Fd)
+            self.secn = nn.Embedding(SEC_COUNT, Fd)
+            n_in += 2 * Fd
         if cfg.lookback:
             self.look = nn.Embedding(cfg.vocab, E)     # shared table, one slot per lag
             self.look_lag = nn.Parameter(torch.zeros(len(LAGS), E))
@@ -236,9 +244,11 @@ class AttentionRNN(nn.Module):
         """(..., N_FEATURES) long -> (..., n_in) inputs of LSTM1."""
         parts = [self.tok(f[..., 0]), self.pos(f[..., 1]), self.rem(f[..., 2]),
                  self.meter(f[..., 3]), self.key(f[..., 4]), self.mode(f[..., 5])]
+        if self.cfg.tokenizer != 1:
+            parts += [self.sec(f[..., 7]), self.secn(f[..., 8])]
         if self.cfg.lookback:
-            lb = self.look(f[..., 7:]) + self.look_lag          # (..., L, E)
-            lb = lb * (f[..., 7:] > 0).unsqueeze(-1)           # "nothing there" is zero
+            lb = self.look(f[..., self.lb0:]) + self.look_lag          # (..., L, E)
+            lb = lb * (f[..., self.lb0:] > 0).unsqueeze(-1)           # "nothing there" is zero
             parts.append(lb.flatten(-2))
         return torch.cat(parts, -1)
 
@@ -294,7 +304,11 @@ class Stepper:
         E, Fd, H = cfg.emb, cfg.feat, cfg.hidden
         W = m.lstm1.weight_ih_l0
         cols, tabs, at = [0, 1, 2, 3, 4, 5], [], 0
-        for emb, n in [(m.tok, E), (m.pos, Fd), (m.rem, Fd), (m.meter, Fd), (m.key, Fd), (m.mode, Fd)]:
+        embs = [(m.tok, E), (m.pos, Fd), (m.rem, Fd), (m.meter, Fd), (m.key, Fd), (m.mode, Fd)]
+        if cfg.tokenizer != 1:
+            embs += [(m.sec, Fd), (m.secn, Fd)]
+            cols += [7, 8]
+        for emb, n in embs:
             tabs.append(emb.weight @ W[:, at:at + n].T)
             at += n
         if cfg.lookback:
@@ -302,7 +316,7 @@ class Stepper:
                 t = (m.look.weight + m.look_lag[j]) @ W[:, at:at + E].T
                 t[0] = 0.0                                   # "nothing there"
                 tabs.append(t)
-                cols.append(7 + j)
+                cols.append(m.lb0 + j)
                 at += E
         # Every step looks up exactly one token row, so LSTM1's biases ride along in
         # the token table; all tables are stacked into one so that a single
@@ -428,14 +442,216 @@ class Stepper:
 
 
 def save_checkpoint(path, model: AttentionRNN, **extra) -> None:
-    """State dict + config (+ metrics) in a file torch.load(weights_only=True) can read."""
-    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict(), **extra}, path)
+    """State dict + config (+ metrics, + the tokenizer version) in a weights_only file."""
+    torch.save({"config": asdict(model.cfg), "state_dict": model.state_dict(),
+                "tokenizer_version": model.cfg.tokenizer, **extra}, path)
 
 
-def load_checkpoint(path) -> tuple[AttentionRNN, dict]:
-    """(model in eval mode, the whole checkpoint dict)."""
+class CheckpointVersionError(ValueError):
+    """A checkpoint trained on another tokenizer version than the code asks for."""
+
+
+def tokenizer_version(ck: dict) -> int:
+    """The token layout a checkpoint dict was trained on (round-1 files have none: v1)."""
+    return int(ck.get("tokenizer_version", ck["config"].get("tokenizer", 1)))
+
+
+def load_checkpoint(path, *, expect: int | None = None) -> tuple[AttentionRNN, dict]:
+    """(model in eval mode, the whole checkpoint dict); `expect` refuses another tokenizer version."""
     ck = torch.load(path, map_location="cpu", weights_only=True)
+    v = tokenizer_version(ck)
+    if expect is not None and v != expect:
+        raise CheckpointVersionError(
+            f"{path}: checkpoint uses tokenizer v{v}, this code needs v{expect}; "
+            f"retrain it (`st4rt train rnn`) or use a v{expect} checkpoint")
     model = AttentionRNN(RNNConfig(**ck["config"]))
     model.load_state_dict(ck["state_dict"])
     model.eval()
     return model, ck
+
+
+# ----- tokenizer v2: the written form -----------------------------------------------
+BETWEEN, IN = 0, 1           # v2 phases: at a bar's start (form tokens may come) / after a note
+
+
+class WrittenTracker:
+    """`Tracker` for tokenizer v2 (written form, one token per note); also the grammar's state.
+
+    Besides the bar position it follows the form: bars since the section began
+    (`sec_bar`; a ``[2`` ending resumes the count of its ``[1``), sections so far,
+    whether a ``|:`` is open, which ending the bar lies under, whether a ``[2``
+    must come next.  Lookback is by written bars.
+
+    >>> from st4rt_repl.tokenizers.written import VOCAB as V2
+    >>> t = WrittenTracker()
+    >>> for s in ['<s>', 'M:2/4', 'K:0', 'mode:major', '|:', 'p60:24', 'p62:24', ':|', '[2']:
+    ...     t.push(V2.stoi[s])
+    >>> t.bar_index, t.sec_bar, t.sec_n, t.explicit_open, t.in_ending
+    (1, 0, 0, False, '2')
+    """
+
+    __slots__ = ("meter", "bar_len", "pos", "phase", "key", "mode", "bar_index", "bars", "current",
+                 "last_pitch", "tied_pitch", "n", "_pickup", "sec_bar", "sec_n", "end_base",
+                 "explicit_open", "open_at", "in_ending", "need_ending2", "bar_start", "parts_used",
+                 "pitched", "prev_len", "short", "last_end", "ended")
+
+    def __init__(self, pickup_ticks: int = 0):
+        from st4rt_repl.tokenizers.written import VOCAB as V2
+        self.meter, self.bar_len = V2.stoi["M:4/4"], 96
+        self.pos, self.phase = 0, BETWEEN
+        self.key, self.mode = 0, 0
+        self.bar_index = 0
+        self.bars: list[dict] = []
+        self.current: dict = {}
+        self.last_pitch = self.tied_pitch = None
+        self.pitched = False
+        self.n = 0
+        self._pickup = pickup_ticks
+        self.sec_bar, self.sec_n, self.end_base = 0, 0, (0, 0)
+        self.explicit_open, self.open_at = False, -1
+        self.in_ending, self.need_ending2 = "", False
+        self.bar_start: tuple = ()           # start tokens written in the current bar
+        self.parts_used = ""
+        self.prev_len = 0                    # ticks of the previous bar (0: none)
+        self.short = False                   # the current bar is marked partial
+        self.last_end = ""                   # the last section end written: ":|", "||", "|]"
+        self.ended = False                   # the bar before this one ended a section
+
+    @property
+    def rem(self) -> int:
+        return self.bar_len - self.pos
+
+    @property
+    def can_repeat(self) -> bool:
+        """A ``:|`` here has a start abc2midi goes back to without a warning: an open
+        ``|:``, or the tune's start when it has no pickup and no section ended yet
+        (abc2midi warns "assuming repeat" after an earlier section end, and about a
+        repeated pickup)."""
+        return self.explicit_open or (not self._pickup and not self.last_end)
+
+    def copy(self) -> "WrittenTracker":
+        t = WrittenTracker.__new__(WrittenTracker)
+        for s in WrittenTracker.__slots__:
+            setattr(t, s, getattr(self, s))
+        t.bars = list(self.bars)
+        t.current = dict(self.current)
+        return t
+
+    def _new_section(self):
+        if self.sec_bar:
+            self.sec_bar, self.sec_n = 0, self.sec_n + 1
+
+    def push(self, tok: int) -> None:
+        """Advance past one v2 token."""
+        from st4rt_repl.tokenizers.written import VOCAB as V2
+        tok = int(tok)
+        key = (self.pos, self.phase)
+        if key not in self.current:
+            self.current[key] = tok
+        self.n += 1
+        if tok >= V2.first_note:
+            p, d = V2.note_of(tok)
+            self.pos += d
+            self.phase = IN
+            self.last_pitch, self.pitched, self.tied_pitch = p, p is not None, None
+        elif tok in V2.bar_ends:
+            self.bars.append(self.current)
+            self.current = {}
+            # a partial bar at a section's start is its pickup: it does not count as a bar there
+            pickup_bar = (self.short or (self.bar_index == 0 and self._pickup > 0)) and self.sec_bar == 0
+            self.bar_index += 1
+            self.prev_len = self.pos if self.pos < self.bar_len else 0
+            self.pos, self.phase, self.bar_start, self.short = 0, BETWEEN, (), False
+            if self.tied_pitch is None:
+                self.last_pitch, self.pitched = None, False
+            self.ended = tok != V2.bar
+            if tok == V2.bar:
+                self.sec_bar += 0 if pickup_bar else 1
+            else:
+                self.last_end = V2.itos[tok]
+                if tok == V2.repeat_end:
+                    self.need_ending2 = self.in_ending[:1] == "1"
+                self.explicit_open, self.in_ending = False, ""
+                self.sec_bar, self.sec_n = 0, self.sec_n + 1
+        elif tok == V2.short:
+            # the rest of a bar cut short (a part's pickup): it ends where a full bar would
+            self.short = True
+            self.bar_start += (tok,)
+            if self.prev_len:
+                self.pos = self.prev_len
+        elif V2.is_extra(tok):
+            self.pos += tok - V2.first_extra + 1
+        elif tok == V2.tie:
+            self.tied_pitch = self.last_pitch
+        elif tok == V2.repeat_start:
+            self._new_section()
+            self.explicit_open, self.open_at = True, self.bar_index
+            self.in_ending = ""
+            self.bar_start += (tok,)
+        elif tok in V2.endings:
+            label = V2.endings[tok]
+            if label[:1] == "1":
+                self.end_base = (self.sec_bar, self.sec_n)
+            else:
+                self.sec_bar, self.sec_n = self.end_base
+            self.in_ending, self.need_ending2 = label, False
+            self.bar_start += (tok,)
+        elif tok in V2.parts:
+            self._new_section()
+            self.parts_used += V2.parts[tok]
+            self.bar_start += (tok,)
+        elif tok in V2.meters:
+            self.meter = tok
+            num, den = V2.meters[tok]
+            self.bar_len = TICKS_PER_QUARTER * 4 * num // den
+            if self.n == 2 and self._pickup:      # prefix meter: align the pickup
+                self.pos = max(0, self.bar_len - self._pickup)
+        elif V2.is_key(tok):
+            self.key = tok - V2.first_key
+        elif V2.is_mode(tok):
+            self.mode = tok - V2.first_mode
+
+    def lookback(self) -> list[int]:
+        """Token that followed this (position, phase) 1, 2, 4, 8 written bars ago (0 = none)."""
+        key = (self.pos, self.phase)
+        nb = len(self.bars)
+        return [self.bars[nb - k].get(key, 0) if nb >= k else 0 for k in LAGS]
+
+    def features(self, tok: int) -> list[int]:
+        """Model inputs for `tok`, the token just pushed."""
+        return [int(tok), min(self.pos, MAX_TICKS), min(max(self.rem, 0), MAX_TICKS), self.meter,
+                self.key, self.mode, self.bar_index, min(self.sec_bar, SEC_BARS - 1),
+                min(self.sec_n, SEC_COUNT - 1)] + self.lookback()
+
+
+def written_pickup_ticks(ids) -> int:
+    """Ticks in the pickup bar of a v2 token sequence (0 if none)."""
+    from st4rt_repl.tokenizers.written import VOCAB as V2, prefix_length
+    n0 = prefix_length(ids)
+    if V2.pickup not in [int(i) for i in ids[4:n0]]:
+        return 0
+    t = 0
+    for i in ids[n0:]:
+        i = int(i)
+        if i in V2.bar_ends:
+            return t
+        if i >= V2.first_note:
+            t += V2.note_of(i)[1]
+        elif V2.is_extra(i):
+            t += i - V2.first_extra + 1
+    return t
+
+
+def featurize_written(ids) -> np.ndarray:
+    """(T, 9 + len(LAGS)) int array of v2 model inputs for a whole token sequence."""
+    tr = WrittenTracker(written_pickup_ticks(ids))
+    out = np.zeros((len(ids), 9 + len(LAGS)), dtype=np.int16)
+    for t, tok in enumerate(ids):
+        tr.push(tok)
+        out[t] = tr.features(tok)
+    return out
+
+
+def featurizer(version: int):
+    """The featurize function of a tokenizer version."""
+    return featurize if version == 1 else featurize_written

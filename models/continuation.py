@@ -1,23 +1,33 @@
-"""Continue a tune with the attention-RNN: the API `st4rt_repl.engine` calls.
+"""Continue a written tune with the attention-RNN: the API `st4rt_repl.engine` calls.
+
+The model reads and writes the tune AS WRITTEN (tokenizer v2,
+`st4rt_repl.tokenizers.written`): repeat signs, endings and part labels are
+tokens, a note is one token.  After a finished part (``:|``, ``||``) it writes
+what real tunes write there, most often a new part, instead of the old part a
+third time.
 
 `continue_tune` returns candidates, each the primer (every bar unchanged) plus
-exactly `bars` new full bars, sampled as one batch under `decoding.BarGrammar`
-(bars exactly full, ties only across barlines, pitches near the primer's; the
-primer's key, mode and meter carry on).  A primer whose last bar is short (not
-full, and not a lone pickup) has that bar completed first: its notes are kept and
-new notes fill it up, then the `bars` new bars follow.
+exactly `bars` new full written bars, sampled as one batch under
+`decoding.FormGrammar` (bars exactly full, repeat signs balanced, endings well
+formed, pitches near the primer's; the primer's key, mode and meter carry on).
+A primer whose last bar is short and open (plain barline) has that bar
+completed first; a final ``|]`` becomes ``||``, since the tune goes on.
+`new_part` asks for a new part in repeat signs ``|: ... :|`` explicitly, and can
+rank candidates by likeness to the part before ("similar" / "contrast").
 
 `score_in_context` gives the RNN's log-likelihood of some bars given everything
 before them; the VAE uses it to rank variations in context.
 
-The model is loaded once and cached in a module global.  A tonic-trained model
-(see the model card) reads tunes transposed so that the tonic is C; results are
-transposed back, so callers never see it.
+The model is loaded once and cached.  A checkpoint trained on another token
+layout (round 1's `attention_rnn_v1.pt`) is refused with a one-line message.
+A tonic-trained model reads tunes transposed so that the tonic is C; results
+are transposed back, so callers never see it.
 """
 from __future__ import annotations
 
 import functools
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -34,16 +44,21 @@ def checkpoint_path() -> Path:
 
 
 def load(path: str | Path | None = None):
-    """(model, checkpoint dict), loaded once per path and cached."""
-    from st4rt_repl.engine import NotAvailable
+    """(model, checkpoint dict), loaded once per path and cached; v2 checkpoints only."""
+    from st4rt_repl.errors import NotAvailable
     p = Path(path) if path else checkpoint_path()
     key = str(p)
     if key not in _CACHE:
         if not p.exists():
             raise NotAvailable(f"continue: no trained checkpoint at {p}")
-        from st4rt_repl.models.attention_rnn import load_checkpoint
+        from st4rt_repl.models.attention_rnn import CheckpointVersionError, load_checkpoint
+        from st4rt_repl.tokenizers.written import TOKENIZER_VERSION
         torch.set_num_threads(1)
-        model, ck = load_checkpoint(p)
+        try:
+            model, ck = load_checkpoint(p, expect=TOKENIZER_VERSION)
+        except CheckpointVersionError as e:
+            raise NotAvailable(f"continue: {e}") from None
+        model._st4rt_temperature_scale = float(ck.get("temperature_scale", 1.0))
         _CACHE[key] = (model, ck)
     return _CACHE[key]
 
@@ -59,71 +74,77 @@ def _tonic_shift(tune: Tune, ck: dict) -> int:
     return 0
 
 
+def _open_last(tune: Tune) -> bool:
+    """The primer's last bar is short and still open (plain barline, not a lone pickup)."""
+    last = tune.bars[-1]
+    return (last.duration < last.expected and last.barline == "|"
+            and not (tune.pickup and len(tune.bars) == 1))
+
+
+def _prepare(tune: Tune) -> Tune:
+    """The primer as the model should read it: a final ``|]`` is a part end (``||``) now."""
+    if tune.bars and tune.bars[-1].barline == "|]":
+        return tune.with_(bars=tune.bars[:-1] + (replace(tune.bars[-1], barline="||"),))
+    return tune
+
+
 def _primer_ids(tune: Tune):
     """Token ids of the primer without </s>, and whether its last bar is left open."""
-    from st4rt_repl.tokenizers.melody import encode
+    from st4rt_repl.tokenizers.written import VOCAB, encode
     ids = encode(tune, eos=False)
-    last = tune.bars[-1]
-    open_bar = not last.is_full and not (tune.pickup and len(tune.bars) == 1)
-    if open_bar:
-        ids = ids[:-1]          # drop the barline: the grammar fills the bar up first
+    open_bar = _open_last(tune)
+    if open_bar:            # drop the barline (and `short`): the grammar fills the bar up first
+        ids = ids[:-2] if ids[-2] == VOCAB.short else ids[:-1]
     return ids, open_bar
 
 
-def _assemble(primer: Tune, new_ids, ids_primer, open_bar: bool, shift: int, title=None) -> Tune:
+def _assemble(primer: Tune, new_ids, open_bar: bool, shift: int) -> Tune:
     """The primer's bars unchanged plus the decoded new bars (transposed back)."""
-    from st4rt_repl.tokenizers.melody import PITCH_HI, PITCH_LO, VOCAB, decode
-    # Decode only what is new (plus the open bar's start): re-decoding the whole primer
-    # for every candidate cost more than the sampling.  The prefix without `pickup`
-    # keeps decode from reading the first new bar as a pickup; meters are set below.
-    head = list(ids_primer[:4])
-    if open_bar:    # the open bar's own tokens: after the last barline (or the prefix)
-        bars_at = [i for i, t in enumerate(ids_primer) if t == VOCAB.bar]
-        head += ids_primer[bars_at[-1] + 1 if bars_at else 4:]
-    ids = head + list(new_ids)
-    # Transpose back on the token ids when every pitch stays in the vocabulary:
-    # rebuilding each Note afterwards costs as much as decoding them.
-    lo, hi = VOCAB.pitch_id(PITCH_LO), VOCAB.pitch_id(PITCH_HI)
-    if shift and all(lo <= i - shift <= hi for i in ids if lo <= i <= hi):
-        ids, shift = [i - shift if lo <= i <= hi else i for i in ids], 0
+    from st4rt_repl.tokenizers.written import VOCAB, decode_bars
+    last = primer.bars[-1]
+    key = last.key or primer.key
+    ids = [int(i) for i in new_ids]
+    if shift:   # back on the token ids when every pitch stays in the vocabulary (cheap)
+        lo, hi = VOCAB.first_note + VOCAB.n_dur, len(VOCAB)
+        d = shift * VOCAB.n_dur
+        if all(lo <= i - d < hi for i in ids if i >= lo):
+            ids, shift = [i - d if i >= lo else i for i in ids], 0
+    new = decode_bars(ids, last.meter, key, key)
     back = []
-    for b in decode(ids).bars:
+    for b in new:
         notes = b.notes if not shift else tuple(
-            n if n.pitch is None else n.__class__(n.pitch - shift, n.duration, n.tie) for n in b.notes)
-        back.append(Bar(notes, primer.bars[-1].meter))
+            n if n.pitch is None else replace(n, pitch=n.pitch - shift) for n in b.notes)
+        back.append(replace(b, notes=notes, meter=last.meter, key=last.key))
     if open_bar:
-        old = primer.bars[-1]
-        done = Bar(old.notes + back[0].notes[len(old.notes):], old.meter)
+        first = back[0]
+        done = replace(last, notes=last.notes + first.notes, barline=first.barline)
         return primer.with_(bars=primer.bars[:-1] + (done,) + tuple(back[1:]))
-    return primer.append_bars(back)
+    return primer.with_(bars=primer.bars + tuple(back))
 
 
 _PRIMER: dict = {}
 
 
 def _primer_features(ids):
-    """(Tracker after the primer, feature rows, the same as a (1, T, F) tensor).
-
-    The last primer's are kept (Python tracking of a 16-bar primer costs a few ms);
-    the tracker is handed out as a copy because generation pushes onto it.
-    """
-    from st4rt_repl.models.attention_rnn import Tracker, pickup_ticks
+    """(tracker after the primer, last feature row, the rows as a (1, T, F) tensor); kept per primer."""
+    from st4rt_repl.models.attention_rnn import WrittenTracker, written_pickup_ticks
     key = tuple(ids)
     if _PRIMER.get("key") != key:
-        tr = Tracker(pickup_ticks(ids))
+        tr = WrittenTracker(written_pickup_ticks(ids))
         feats = []
         for t in ids:
             tr.push(t)
             feats.append(tr.features(t))
-        _PRIMER.update(key=key, tracker=tr, feats=feats, f=torch.tensor(feats, dtype=torch.long)[None])
-    return _PRIMER["tracker"].copy(), _PRIMER["feats"], _PRIMER["f"]
+        _PRIMER.update(key=key, tracker=tr, last=feats[-1],
+                       f=torch.tensor(feats, dtype=torch.long)[None])
+    return _PRIMER["tracker"].copy(), _PRIMER["last"], _PRIMER["f"]
 
 
 @functools.lru_cache(maxsize=16)
-def _grammar(lo: int, hi: int):
-    """A bar grammar per pitch range, kept: it caches its masks, built in pure Python."""
-    from st4rt_repl.models.decoding import BarGrammar
-    return BarGrammar(lo, hi)
+def _grammar(lo: int, hi: int, parts: bool):
+    """A form grammar per pitch range, kept: it caches its masks, built in pure Python."""
+    from st4rt_repl.models.decoding import FormGrammar
+    return FormGrammar(lo, hi, parts=parts)
 
 
 def _stepper(model):
@@ -135,127 +156,307 @@ def _stepper(model):
     return st
 
 
+class _Rows:
+    """The per-row bookkeeping of one sampling batch: trackers, outputs, bar budget."""
+
+    def __init__(self, tr0, width: int, target: int, open_bar: bool):
+        self.tr = [tr0.copy() for _ in range(width)]
+        self.out: list[list[int]] = [[] for _ in range(width)]
+        self.done = [False] * width
+        self.start = tr0.bar_index
+        self.first_new = tr0.bar_index + (1 if open_bar else 0)   # bar index of the first new bar
+        self.target = target
+        self.label_at = self.first_new      # where a new part's label goes: with its |:
+
+    def bars_left(self, i: int) -> int:
+        return self.target - (self.tr[i].bar_index - self.start)
+
+    def opened(self, i: int) -> bool:
+        t = self.tr[i]
+        return t.explicit_open and t.open_at >= self.first_new
+
+
+def _masks(grammar, rows: _Rows, part_mask):
+    """(B, V) masks; `part_mask(tracker, mask, bars_left, first_bar, label_bar)` (or None) narrows them."""
+    ms = []
+    for i, t in enumerate(rows.tr):
+        left = rows.bars_left(i)
+        m = grammar.mask(t, left, opened_here=rows.opened(i))
+        if part_mask is not None and not rows.done[i]:
+            m = part_mask(t, m, left, t.bar_index == rows.first_new, t.bar_index == rows.label_at)
+        ms.append(m)
+    return torch.stack(ms)
+
+
 @torch.no_grad()
 def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: float,
-              seed: int | None, beam: int, lo: int, hi: int):
-    """New token lists (and their log-probs at temperature 1) for k rows after primer ids."""
+              seed: int | None, lo: int, hi: int, open_bar: bool, parts: bool = False,
+              part_mask=None):
+    """New token lists (and their log-probs at temperature 1) for k rows after primer ids.
+
+    `temperature` is the user's; it is multiplied by the checkpoint's calibrated
+    ``temperature_scale`` (chosen on the valid split, see the model card), so 1.0
+    means "as calibrated".
+    """
     from st4rt_repl.models.decoding import masked_log_probs, sample, sample_probs
-    from st4rt_repl.tokenizers.melody import VOCAB
-    grammar = _grammar(lo, hi)
-    tr0, feats, f = _primer_features(ids)
-    width = max(k, beam) if beam > 1 else k
-    target = n_bars + (1 if tr0.phase != 0 or tr0.pos > 0 else 0)
-    max_steps = (target + 1) * (2 * tr0.bar_len // 3 + 3)   # every note 3 ticks: the worst case
+    from st4rt_repl.tokenizers.written import VOCAB
+    temperature = temperature * float(getattr(model, "_st4rt_temperature_scale", 1.0))
+    grammar = _grammar(lo, hi, parts)
+    tr0, pad, f = _primer_features(ids)
+    # an open last bar is completed first; after a bar cut short (a part's end in a tune
+    # with pickups) comes the rest of it, the new part's pickup: neither counts in n_bars
+    cut = not open_bar and tr0.prev_len > 0
+    target = n_bars + (1 if open_bar or cut else 0)
+    max_steps = (target + 1) * (tr0.bar_len // 3 + 6)   # every note a 32nd, plus form tokens
     stepper = _stepper(model)
-    logits, state = stepper.prime(f, width, max_steps)
-    trackers = [tr0.copy() for _ in range(width)]
-    start_bars = tr0.bar_index
-    out = [[] for _ in range(width)]
-    score = torch.zeros(width)
-    done = [False] * width
+    logits, state = stepper.prime(f, k, max_steps)
+    rows = _Rows(tr0, k, target, open_bar or cut)
+    score = torch.zeros(k)
     gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**63)
-    if beam > 1:
-        score[1:] = float("-inf")   # all rows start identical: expand from the first only
-    pad = feats[-1]
     pad_only = torch.zeros(len(VOCAB), dtype=torch.bool)
     pad_only[VOCAB.pad] = True
-    beam_width = width
     for _ in range(max_steps):
-        mask = grammar.masks(trackers)
-        done_t = torch.tensor(done) if any(done) else None
+        mask = _masks(grammar, rows, part_mask)
+        done_t = torch.tensor(rows.done) if any(rows.done) else None
         if done_t is not None:      # finished rows only write padding
             mask = torch.where(done_t[:, None], pad_only, mask)
         lp = masked_log_probs(logits, mask)
-        if beam > 1:
-            cand = (score[:, None] + lp).masked_fill(~mask, float("-inf"))
-            for i in range(width):
-                if done[i]:
-                    cand[i] = float("-inf")
-                    cand[i, VOCAB.pad] = score[i]
-            top, flat = cand.flatten().topk(min(beam_width, cand.numel()))
-            rows, toks = flat // lp.shape[1], flat % lp.shape[1]
-            keep = top > float("-inf")
-            rows, toks, top = rows[keep], toks[keep], top[keep]
-            state = stepper.select(state, rows)
-            trackers = [trackers[r].copy() for r in rows.tolist()]
-            out = [list(out[r]) for r in rows.tolist()]
-            done = [done[r] for r in rows.tolist()]
-            score = top
-            width = len(rows)
+        if temperature == 1.0:      # the usual case: reuse the log-probs just computed
+            toks = sample_probs(lp.exp(), top_p=top_p, generator=gen)
         else:
-            if temperature == 1.0:  # the usual case: reuse the log-probs just computed
-                toks = sample_probs(lp.exp(), top_p=top_p, generator=gen)
-            else:
-                toks = sample(logits, mask, temperature=temperature, top_p=top_p, generator=gen)
-            gained = lp.gather(1, toks[:, None])[:, 0]
-            score = score + (gained if done_t is None else gained.masked_fill(done_t, 0.0))
-        rows_f = []
+            toks = sample(logits, mask, temperature=temperature, top_p=top_p, generator=gen)
+        gained = lp.gather(1, toks[:, None])[:, 0]
+        score = score + (gained if done_t is None else gained.masked_fill(done_t, 0.0))
+        feats = []
         for i, tok in enumerate(toks.tolist()):
-            if done[i]:
-                rows_f.append(pad)
+            if rows.done[i]:
+                feats.append(pad)
                 continue
-            trackers[i].push(tok)
-            out[i].append(tok)
-            rows_f.append(trackers[i].features(tok))
-            if tok == VOCAB.bar and trackers[i].bar_index - start_bars >= target:
-                done[i] = True
-        if all(done):
+            t = rows.tr[i]
+            t.push(tok)
+            rows.out[i].append(tok)
+            feats.append(t.features(tok))
+            if tok in VOCAB.bar_ends and rows.bars_left(i) <= 0:
+                rows.done[i] = True
+        if all(rows.done):
             break
-        logits = stepper.step(torch.tensor(rows_f, dtype=torch.long), state)
+        logits = stepper.step(torch.tensor(feats, dtype=torch.long), state)
     else:
         raise TuneError("continue: generation did not finish its bars")
-    order = sorted(range(width), key=lambda i: -float(score[i])) if beam > 1 else range(width)
-    order = list(order)[:k]
-    return [out[i] for i in order], [float(score[i]) for i in order]
+    return rows.out, [float(s) for s in score]
+
+
+def _setup(tune: Tune, checkpoint):
+    """(model, checkpoint dict, tonic shift, primer as read, token ids, open bar?, pitch range)."""
+    from st4rt_repl.models.decoding import pitch_range
+    if not tune.bars:
+        raise TuneError("continue needs a primer with at least one note")
+    model, ck = load(checkpoint)
+    tune = _prepare(tune)
+    shift = _tonic_shift(tune, ck)
+    moved = tune.transpose(shift) if shift else tune
+    ids, open_bar = _primer_ids(moved)
+    lo, hi = pitch_range([n.pitch for b in moved.bars for n in b.notes])
+    return model, ck, shift, tune, ids, open_bar, (lo, hi)
 
 
 def continue_tune(tune: Tune, bars: int, *, candidates: int = 4, temperature: float = 1.0,
                   top_p: float = 0.95, seed: int | None = None, beam: int = 1,
                   profile: str | None = None, likeness: float = 0.5,
                   checkpoint: str | Path | None = None) -> list[Tune]:
-    """`candidates` continuations: the primer plus exactly `bars` new full bars each.
+    """`candidates` continuations: the primer plus exactly `bars` new full written bars each.
 
     Sampling (temperature, nucleus top_p) runs all candidates as one batch; the
-    same seed gives the same output.  beam > 1 runs a beam search of width
-    max(beam, candidates) and returns the best `candidates` beams (by summed
-    log-probability).  With a `profile`, 3x candidates are sampled and ranked by
+    same seed gives the same output.  `beam` is accepted for compatibility and
+    ignored (sampling; the engine asks again for distinct candidates).  With a
+    `profile`, 3x candidates are sampled and ranked by
     ``(1 - likeness) * rnn_score + likeness * profile_score``, both min-max scaled
     over the sampled set (rnn_score = log-probability per new token).
     """
     if bars < 1:
         raise TuneError("continue needs at least 1 bar")
-    if not tune.bars:
-        raise TuneError("continue needs a primer with at least one note")
-    model, ck = load(checkpoint)
+    model, ck, shift, primer, ids, open_bar, (lo, hi) = _setup(tune, checkpoint)
     scorer = None
     if profile is not None:
-        from st4rt_repl.engine import NotAvailable
+        from st4rt_repl.errors import NotAvailable
         try:
             from st4rt_repl.models import midime
             scorer = midime.score_tunes
         except ImportError as e:
             raise NotAvailable("continue: profiles need the MidiMe model, which has not landed") from e
-    shift = _tonic_shift(tune, ck)
-    moved = tune.transpose(shift) if shift else tune
-    ids, open_bar = _primer_ids(moved)
-    from st4rt_repl.models.decoding import pitch_range
-    lo, hi = pitch_range([n.pitch for b in moved.bars for n in b.notes])
     k = candidates * 3 if scorer else candidates
-    new, scores = _generate(model, ids, bars, k, temperature=temperature, top_p=top_p,
-                            seed=seed, beam=beam, lo=lo, hi=hi)
-    tunes = [_assemble(tune, n, ids, open_bar, shift) for n in new]
+    new, scores = _generate(model, ids, bars, k, temperature=temperature, top_p=top_p, seed=seed,
+                            lo=lo, hi=hi, open_bar=open_bar, parts=_uses_parts(primer))
+    tunes = [_assemble(primer, n, open_bar, shift) for n in new]
     if scorer is None:
         return tunes
     rnn = [s / max(len(n), 1) for s, n in zip(scores, new)]
     prof = list(scorer(profile, tunes))
-
-    def scale(xs):
-        a, b = min(xs), max(xs)
-        return [0.5 if b - a < 1e-12 else (x - a) / (b - a) for x in xs]
-
-    mixed = [(1 - likeness) * r + likeness * p for r, p in zip(scale(rnn), scale(prof))]
+    mixed = [(1 - likeness) * r + likeness * p for r, p in zip(_scale(rnn), _scale(prof))]
     best = sorted(range(len(tunes)), key=lambda i: -mixed[i])[:candidates]
     return [tunes[i] for i in best]
+
+
+def _scale(xs):
+    a, b = min(xs), max(xs)
+    return [0.5 if b - a < 1e-12 else (x - a) / (b - a) for x in xs]
+
+
+def _uses_parts(tune: Tune) -> bool:
+    return any(b.part for b in tune.bars)
+
+
+def last_part(tune: Tune) -> tuple[int, int]:
+    """(first, last) list indices of the primer's last section (after the last section end).
+
+    >>> t = Tune.from_bars([[(60, 4)]] * 4).with_repeat(1, 2)
+    >>> last_part(t), last_part(t.with_bar(4, barline="||"))
+    ((2, 3), (2, 3))
+    """
+    bars = tune.bars
+    end, start = len(bars) - 1, 0
+    for i in range(end - 1, -1, -1):        # after the last section end before the final bar
+        if bars[i].barline != "|":
+            start = i + 1
+            break
+    for i in range(end, start - 1, -1):     # ... or from a later |: or part label
+        if bars[i].repeat_start or bars[i].part:
+            start = i
+            break
+    return start, end
+
+
+def part_similarity(a: list[Bar], b: list[Bar]) -> float:
+    """How alike two passages are, 0..1: the share of bar positions with the same notes,
+    blended with their pitch-class histogram overlap (what "a part like A" steers by).
+
+    >>> a, b = Tune.from_bars([[(60, 4)], [(62, 4)]]).bars, Tune.from_bars([[(60, 4)], [(64, 4)]]).bars
+    >>> part_similarity(a, a), part_similarity(a, b)
+    (1.0, 0.5)
+    """
+    def hist(bars):
+        h = [0.0] * 12
+        for bar in bars:
+            for n in bar.notes:
+                if n.pitch is not None:
+                    h[n.pitch % 12] += float(n.duration)
+        s = sum(h) or 1.0
+        return [v / s for v in h]
+    same = sum(1 for x, y in zip(a, b) if x.notes == y.notes) / max(len(a), len(b), 1)
+    overlap = sum(min(x, y) for x, y in zip(hist(a), hist(b)))
+    return 0.5 * same + 0.5 * overlap
+
+
+def new_part(tune: Tune, bars: int = 8, *, like: str | None = None, candidates: int = 4,
+             temperature: float = 1.0, top_p: float = 0.95, seed: int | None = None,
+             checkpoint: str | Path | None = None, **_ignored) -> list[Tune]:
+    """`candidates` tunes: the primer, its part closed, plus a new part of `bars` bars in ``|: :|``.
+
+    The primer's last bar gets a section end if it has none (``:|`` when a ``|:``
+    is open, else ``||``); the new part opens with ``|:`` (after a ``P:`` label
+    when the tune uses labels), may hold first and second endings, and closes
+    with ``:|`` on its last bar.  ``like="similar"`` / ``"contrast"`` samples 3x
+    candidates and keeps those most / least like the part before.
+    """
+    from st4rt_repl.tokenizers.written import VOCAB
+    if bars < 2:
+        raise TuneError("a new part needs at least 2 bars")
+    if like not in (None, "similar", "contrast"):
+        raise TuneError(f"new part: like must be 'similar' or 'contrast', not {like!r}")
+    if not tune.bars:
+        raise TuneError("a new part needs a tune to follow")
+    base = _prepare(tune)
+    last = base.bars[-1]
+    if last.barline == "|" and not _open_last(base):
+        tail = base.with_(bars=base.bars[:-1] + (replace(last, barline=_closing(base)),))
+    else:
+        tail = base
+    model, ck, shift, primer, ids, open_bar, (lo, hi) = _setup(tail, checkpoint)
+    parts = _uses_parts(primer)
+
+    section_ends = [VOCAB.repeat_end, VOCAB.double, VOCAB.final]
+
+    def part_mask(t, m, left, first_bar, label_bar):
+        # One section |: ... :| (endings allowed inside): its label (when the tune uses
+        # labels) and |: on its first full bar (after its pickup, if any), no section
+        # end before the last bar, a second ending closes with ||; one label only.
+        only = None
+        nxt = chr(max([ord(c) for c in t.parts_used] + [ord("A")]) + 1)
+        label = VOCAB.stoi.get(f"P:{nxt}")
+        if t.phase == 0 and not t.bar_start and label_bar and parts and label is not None:
+            only = label
+        elif first_bar and t.phase == 0 and VOCAB.repeat_start not in t.bar_start:
+            only = VOCAB.repeat_start
+        elif t.phase == 0 and not label_bar:
+            m = m.clone()
+            m[list(VOCAB.parts)] = False
+        elif t.phase == 1 and t.rem == 0:
+            if t.in_ending and t.in_ending[:1] != "1" and left <= 1:
+                only = VOCAB.double
+            elif left > 1 and t.in_ending[:1] != "1":
+                m = m.clone()
+                m[section_ends] = False
+                if not m.any():
+                    m[VOCAB.bar] = True
+        if only is None:
+            return m
+        keep = torch.zeros_like(m)
+        keep[only] = True
+        return keep
+
+    k = candidates * 3 if like else candidates
+    new, _ = _generate(model, ids, bars, k, temperature=temperature, top_p=top_p, seed=seed,
+                       lo=lo, hi=hi, open_bar=open_bar, parts=parts, part_mask=part_mask)
+    tunes = [_assemble(primer, n, open_bar, shift) for n in new]
+    if like:
+        a, b = last_part(primer)
+        before = list(primer.bars[a:b + 1])
+        n_old = len(primer.bars)
+        sims = [part_similarity(before, list(t.bars[n_old:])) for t in tunes]
+        order = sorted(range(len(tunes)), key=lambda i: -sims[i] if like == "similar" else sims[i])
+        tunes = [tunes[i] for i in order[:candidates]]
+    return tunes
+
+
+def sample_tunes(meter, key, bars: int, count: int, *, seed: int | None = None,
+                 temperature: float = 1.0, top_p: float = 1.0,
+                 checkpoint: str | Path | None = None) -> list[Tune]:
+    """`count` tunes of `bars` full written bars from the prefix alone (``generate``).
+
+    The model writes the form too (``|:``, endings, ``:|``), under the same grammar
+    as `continue_tune`; the tune is moved to `key` (a tonic-trained model writes in C).
+    """
+    from st4rt_repl.tokenizers.written import VOCAB, decode_bars, prefix
+    from st4rt_repl.tune import Key
+    if bars < 1:
+        raise TuneError("generate needs at least 1 bar")
+    model, ck = load(checkpoint)
+    tonic = ck.get("transpose") == "tonic"
+    home = Key("C", key.mode) if tonic else key
+    ids = prefix(Tune((Bar((), tuple(meter)),), tuple(meter), home))
+    lo, hi = (55, 86) if tonic else (max(36, 55 + key.tonic_pc - 12), min(96, 86 + key.tonic_pc))
+    new, _ = _generate(model, ids, bars, count, temperature=temperature, top_p=top_p, seed=seed,
+                       lo=lo, hi=hi, open_bar=False)
+    shift = 0
+    if tonic:
+        pc = key.tonic_pc
+        shift = pc if pc <= 6 else pc - 12
+    out = []
+    for n in new:
+        made = decode_bars([int(i) for i in n if i != VOCAB.pad], tuple(meter), home, home)
+        t = Tune(tuple(made), tuple(meter), home, title="Untitled")
+        out.append((t.transpose(shift) if shift else t).with_(key=key))
+    return out
+
+
+def _closing(tune: Tune) -> str:
+    """The barline that ends the primer's last section: ``:|`` if a ``|:`` is open there."""
+    for b in reversed(tune.bars[:-1]):
+        if b.barline != "|":
+            break
+        if b.repeat_start:
+            return ":|"
+    return ":|" if tune.bars[-1].repeat_start else "||"
 
 
 @torch.no_grad()
@@ -264,39 +465,27 @@ def score_in_context(tunes: list[Tune], bar_ranges: list[tuple[int, int]], *,
     """RNN log-likelihood (natural log) of bars i..j of each tune, given all bars before them.
 
     ``bar_ranges[n] = (i, j)``: musicians' bar numbers, inclusive (0 = pickup).
-    The score sums log p over the tokens of those bars (pitches, durations, ties
-    and their barlines), conditioned on the tune's key, mode, meter and every
-    earlier bar; later bars are not seen (the model reads left to right).  Higher
-    is more likely.  ``per_token=True`` divides by the number of tokens, which
-    compares ranges of different lengths fairly.  All tunes run as one batch.
+    The score sums log p over the tokens of those bars (their form tokens, notes,
+    ties and barlines), conditioned on the tune's key, mode, meter and every
+    earlier written bar; later bars are not seen (the model reads left to right).
+    Higher is more likely.  ``per_token=True`` divides by the number of tokens,
+    which compares ranges of different lengths fairly.  All tunes run as one batch.
 
-    Raises `st4rt_repl.engine.NotAvailable` when no checkpoint is shipped.
+    Raises `st4rt_repl.errors.NotAvailable` when no checkpoint is shipped.
     """
     if len(tunes) != len(bar_ranges):
         raise ValueError("score_in_context needs one bar range per tune")
     if not tunes:
         return []
-    from st4rt_repl.models.attention_rnn import featurize
-    from st4rt_repl.tokenizers.melody import encode, encode_bar, prefix
+    from st4rt_repl.models.attention_rnn import featurize_written
     model, ck = load(checkpoint)
     rows = []
     for t, (i, j) in zip(tunes, bar_ranges):
         shift = _tonic_shift(t, ck)
         m = t.transpose(shift) if shift else t
         a, b = m._index(i), m._index(j)
-        ids = encode(m, eos=False)
-        # token span of bars a..b: count tokens of earlier bars (+ meter-change tokens)
-        start = len(prefix(m))
-        meter = m.bars[0].meter
-        spans = []
-        for bar in m.bars:
-            if bar.meter != meter:
-                start += 1
-                meter = bar.meter
-            n = len(encode_bar(bar))
-            spans.append((start, start + n))
-            start += n
-        rows.append((featurize(ids), ids, spans[a][0], spans[b][1]))
+        ids, spans = bar_spans(m)
+        rows.append((featurize_written(ids), ids, spans[a][0], spans[b][1]))
     T = max(len(r[1]) for r in rows)
     f = torch.zeros(len(rows), T, rows[0][0].shape[1], dtype=torch.long)
     for n, r in enumerate(rows):
@@ -308,6 +497,26 @@ def score_in_context(tunes: list[Tune], bar_ranges: list[tuple[int, int]], *,
         v = lp[n, s - 1:e - 1].gather(1, tgt[:, None]).sum().item()
         out.append(v / max(e - s, 1) if per_token else v)
     return out
+
+
+def bar_spans(tune: Tune) -> tuple[list[int], list[tuple[int, int]]]:
+    """v2 token ids of a tune (no </s>) and each bar's (start, end) token span, form tokens included.
+
+    >>> ids, spans = bar_spans(Tune.from_bars([[(60, 4)], [(62, 4)]]).with_repeat(2, 2))
+    >>> spans
+    [(4, 6), (6, 9)]
+    """
+    from st4rt_repl.tokenizers.written import bar_start_tokens, bar_tokens, prefix
+    ids = prefix(tune)
+    meter, key = tune.bars[0].meter, tune.key
+    spans = []
+    for i, bar in enumerate(tune.bars):
+        a = len(ids)
+        ids += bar_start_tokens(bar, meter, key, tune.key)
+        meter, key = bar.meter, bar.key or tune.key
+        ids += bar_tokens(bar, partial=bar.duration < bar.expected and not (i == 0 and tune.pickup))
+        spans.append((a, len(ids)))
+    return ids, spans
 
 
 def clear_cache() -> None:

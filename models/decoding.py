@@ -198,3 +198,152 @@ def sample_probs(p: torch.Tensor, *, top_p: float = 1.0,
     last = (cdf < total).sum(-1, keepdim=True)
     j = torch.minimum(torch.searchsorted(cdf, u, right=True), last)
     return (j if idx is None else idx.gather(1, j))[:, 0]
+
+
+# ----- tokenizer v2: written form, one token per note ---------------------------------
+class FormGrammar:
+    """Token masks for v2 streams: full bars AND a well-formed written form.
+
+    Reads a `st4rt_repl.models.attention_rnn.WrittenTracker`; `bars_left` is the
+    number of new bars still to write, the current one included.  Rules:
+
+    * every bar exactly full (joint note tokens on the 32nd/16th-triplet grid, no
+      ``+d``, no ``short``); a tie only from a pitched note ending the bar, and the
+      next bar starts on that pitch; pitches inside lo..hi;
+    * ``|:`` only when no ``|:`` is open, and with room to close it: the last new
+      bar closes any open ``|:`` (the primer's too), so repeat signs stay balanced;
+    * ``:|`` closes a section of two bars or more, or a first ending; it needs a
+      start to go back to (an open ``|:``, an earlier section end, or the start of
+      a tune without pickup: abc2midi warns about a repeated pickup);
+    * ``[1`` only inside a section of one bar or more with room for a ``[2`` after it;
+      a first ending is closed by ``:|`` and the next bar must be ``[2``;
+    * ``||`` outside an open ``|:`` and a first ending; ``|]`` only on the last new bar;
+    * ``P:x`` (the next unused letter) only right after a section end, when `parts` is on;
+      no meter or key changes;
+    * after a partial bar (a part's last bar, cut short) comes ``short`` and the
+      rest of that bar (the next part's pickup, outside any new repeat); no other
+      bar is partial.
+
+    >>> from st4rt_repl.models.attention_rnn import WrittenTracker
+    >>> from st4rt_repl.tokenizers.written import VOCAB as V2
+    >>> g, t = FormGrammar(60, 72), WrittenTracker()
+    >>> for s in ['<s>', 'M:2/4', 'K:0', 'mode:major', 'p60:24', 'p62:24']:
+    ...     t.push(V2.stoi[s])
+    >>> [V2.itos[i] for i in g.mask(t, bars_left=3).nonzero()[:, 0].tolist()]
+    ['~', '|']
+    >>> t.push(V2.stoi['|']); t.push(V2.stoi['|:'])
+    >>> t.push(V2.stoi['p64:48'])
+    >>> [V2.itos[i] for i in g.mask(t, bars_left=1, opened_here=True).nonzero()[:, 0].tolist()]
+    ['~', ':|']
+    """
+
+    def __init__(self, lo: int = 36, hi: int = 96, *, rests: bool = True, parts: bool = False):
+        from st4rt_repl.tokenizers.written import DURATIONS, PITCH_HI, PITCH_LO, VOCAB as V2
+        self.V2 = V2
+        lo, hi = max(lo, PITCH_LO), min(hi, PITCH_HI)
+        self.all_durs = DURATIONS
+        self.durs = [d for d in DURATIONS if on_grid(d) and d >= 3]
+        self.dur_index = {d: k for k, d in enumerate(DURATIONS)}
+        ok = [False] * (4 * 144 + 1)
+        ok[0] = True
+        for r in range(1, len(ok)):
+            ok[r] = any(d <= r and ok[r - d] for d in self.durs)
+        self._fill = ok
+        self.pitch_ok = torch.zeros(V2.n_pitch, dtype=torch.bool)
+        self.pitch_ok[1 + lo - PITCH_LO:2 + hi - PITCH_LO] = True
+        self.pitch_ok[0] = rests
+        self.parts = parts
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def _dur_ok(self, rem: int) -> torch.Tensor:
+        m = torch.zeros(self.V2.n_dur, dtype=torch.bool)
+        for d in self.durs:
+            if d <= rem and self._fill[rem - d]:
+                m[self.dur_index[d]] = True
+        if not m.any() and rem > 0:   # an off-grid primer left an odd remainder: the largest fitting
+            m[max(k for k, d in enumerate(self.all_durs) if d <= rem)] = True
+        return m
+
+    def _notes(self, rem: int, tied) -> torch.Tensor:
+        V2 = self.V2
+        pitches = self.pitch_ok
+        if tied is not None:
+            pitches = torch.zeros_like(pitches)
+            pitches[tied - 35] = True                  # row of MIDI pitch `tied` (row 0 = rest)
+        m = torch.zeros(len(V2), dtype=torch.bool)
+        m[V2.first_note:] = (pitches[:, None] & self._dur_ok(rem)[None, :]).flatten()
+        return m
+
+    def mask(self, s, bars_left: int = 99, *, opened_here: bool = False) -> torch.Tensor:
+        """Bool (V,) of the v2 tokens allowed after tracker `s`.
+
+        `opened_here`: the open ``|:`` was written among the new bars (so it must close).
+        """
+        first_end = s.in_ending[:1] == "1"
+        key = (s.phase, s.rem, s.pitched, s.tied_pitch, s.explicit_open, first_end, s.prev_len > 0,
+               s.can_repeat,
+               bool(s.in_ending), s.need_ending2, min(s.sec_bar, 2), min(bars_left, 3),
+               opened_here and s.explicit_open, s.bar_start,
+               (s.parts_used, s.ended) if self.parts else "")
+        m = self._cache.get(key)
+        if m is None:
+            m = self._cache[key] = self._make(s, bars_left, opened_here, first_end)
+        return m
+
+    def _make(self, s, bars_left, opened_here, first_end) -> torch.Tensor:
+        V2, B = self.V2, torch.zeros(len(self.V2), dtype=torch.bool)
+        rem, tied = s.rem, s.tied_pitch
+        if s.phase == 0:                                   # bar start: form tokens, then notes
+            if s.need_ending2:
+                if not s.bar_start:
+                    B[V2.stoi["[2"]] = True
+                    return B
+            started = set(s.bar_start)
+            if tied is None and not started and not s.need_ending2:
+                if self.parts and s.ended:                 # a label right after a section end
+                    nxt = chr(max([ord(c) for c in s.parts_used] + [ord("A")]) + 1)
+                    if f"P:{nxt}" in V2.stoi:
+                        B[V2.stoi[f"P:{nxt}"]] = True
+            if tied is None and V2.repeat_start not in started and not s.explicit_open \
+                    and bars_left >= 2 and not any(t in V2.endings for t in started):
+                B[V2.repeat_start] = True
+            if tied is None and not started and not s.in_ending and s.sec_bar >= 1 and bars_left >= 2 \
+                    and not s.need_ending2:
+                B[V2.stoi["[1"]] = True
+            if V2.short in started:                        # the rest of a cut bar: notes
+                return self._notes(rem, tied)
+            if s.prev_len > 0:                             # after a cut bar comes its rest
+                # no |: before it: a repeat opened at a pickup and closed by a full bar
+                # is a bar too long when abc2midi plays it again (the |: goes one bar later)
+                B[V2.repeat_start] = False
+                B[V2.stoi["[1"]] = False
+                B[V2.short] = True
+                return B
+            return B | self._notes(rem, tied)
+        if rem > 0:
+            return self._notes(rem, None)
+        # the bar is full: its barline (or a tie first)
+        if tied is None and s.pitched:
+            B[V2.tie] = True
+        # repeat signs stay balanced: an open |: (the primer's too) closes on the last new bar
+        must_close = s.explicit_open and bars_left <= 1
+        if first_end:
+            B[V2.repeat_end] = True
+            if bars_left > 2:
+                B[V2.bar] = True
+            return B
+        if must_close:
+            B[V2.repeat_end] = True
+            return B
+        B[V2.bar] = True
+        if s.sec_bar >= 1 and not s.in_ending and s.can_repeat:
+            B[V2.repeat_end] = True
+        if not s.explicit_open and s.sec_bar >= 1:
+            B[V2.double] = True
+            if bars_left <= 1:
+                B[V2.final] = True
+        return B
+
+    def masks(self, states, bars_left, opened) -> torch.Tensor:
+        """Stacked masks (B, V): one state, bars-left count and opened flag per row."""
+        return torch.stack([self.mask(s, b, opened_here=o) for s, b, o in zip(states, bars_left, opened)])

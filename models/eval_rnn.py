@@ -12,9 +12,11 @@ over the same tokens.  No decoding constraints are applied (plain model scores).
 
 Baselines, measured in the same run on the same tunes: an interpolated
 Kneser-Ney n-gram fitted on the train split (order and discount tuned on valid;
-the tuned settings are cached in ``<corpus>/ngram_rnn.json``), and the same
-network without attention (``attention_rnn_noattn.pt``).  Each model reads tunes
-the way it was trained (transposed to tonic C or as written).
+the tuned settings are cached in ``<corpus>/ngram_rnn.json``, or
+``ngram_rnn_v2.json`` for written-form tokens), and the same network without
+attention (``attention_rnn_noattn.pt``).  Each model reads tunes the way it was
+trained (transposed to tonic C or as written; tokenizer v1, the melody as
+played, or v2, the written form: the checkpoint says which).
 """
 from __future__ import annotations
 
@@ -50,15 +52,19 @@ def _folder_tunes(path: Path):
     return out, skipped
 
 
-def _encode(tunes, tonic: bool):
+def _encode(tunes, tonic: bool, version: int = 1):
     import numpy as np
     from st4rt_repl.models.continuation import _tonic_shift
-    from st4rt_repl.tokenizers.melody import TokenizeError, encode
+    from st4rt_repl.tokenizers import melody, written
+    from st4rt_repl.tokenizers.melody import TokenizeError
     seqs = []
     for t in tunes:
         s = _tonic_shift(t, {"transpose": "tonic"}) if tonic else 0
+        if version == 1:
+            t = t.performed()
         try:
-            seqs.append(np.array(encode(t.transpose(s) if s else t), dtype=np.int64))
+            enc = melody.encode if version == 1 else written.encode
+            seqs.append(np.array(enc(t.transpose(s) if s else t), dtype=np.int64))
         except TokenizeError:
             pass
     return seqs
@@ -76,7 +82,7 @@ def main(argv=None) -> int:
     import torch
     torch.set_num_threads(1)
     from st4rt_repl import paths
-    from st4rt_repl.models.attention_rnn import load_checkpoint
+    from st4rt_repl.models.attention_rnn import load_checkpoint, tokenizer_version
     from st4rt_repl.models.train_rnn import evaluate, prepare
     root = args.corpus or paths.corpus_dir()
     if not args.checkpoint.exists():
@@ -84,6 +90,7 @@ def main(argv=None) -> int:
         return 2
     model, ck = load_checkpoint(args.checkpoint)
     tonic = ck.get("transpose") == "tonic"
+    version = tokenizer_version(ck)
     if args.data is not None:
         if not args.data.is_dir():
             print(f"{args.data}: not a folder", file=sys.stderr)
@@ -91,40 +98,43 @@ def main(argv=None) -> int:
         tunes, skipped = _folder_tunes(args.data)
 
         def seqs_for(t):
-            return _encode(tunes, t)
+            return _encode(tunes, t, version)
     else:
         from st4rt_repl.corpus import views
         skipped = 0
 
         def seqs_for(t):
-            return views.rnn_sequences("test", root=root, transpose="tonic" if t else "none")
+            view = views.rnn_sequences if version == 1 else views.written_sequences
+            return view("test", root=root, transpose="tonic" if t else "none")
     seqs = seqs_for(tonic)
     if not seqs:
         print("st4rt eval rnn: no tunes to evaluate", file=sys.stderr)
         return 2
-    res = evaluate(model, prepare(seqs))
+    res = evaluate(model, prepare(seqs, version))
     out = {"nll_per_note": res["nll_per_note"], "accuracy": res["accuracy"]}
     if not args.no_ngram:
         from st4rt_repl.corpus import views
         from st4rt_repl.models.ngram import tuned
         view = "tonic" if tonic else "none"
-        train = views.rnn_sequences("train", root=root, transpose=view)
-        valid = views.rnn_sequences("valid", root=root, transpose=view)
+        seqs_of = views.rnn_sequences if version == 1 else views.written_sequences
+        train = seqs_of("train", root=root, transpose=view)
+        valid = seqs_of("valid", root=root, transpose=view)
         stamp = f"{view}:{len(train)}:{sum(len(s) for s in train)}"
-        ng, info = tuned(train, valid, Path(root) / "ngram_rnn.json", stamp=stamp)
+        cache = Path(root) / ("ngram_rnn.json" if version == 1 else "ngram_rnn_v2.json")
+        ng, info = tuned(train, valid, cache, stamp=stamp, version=version)
         r = ng.evaluate(seqs)
         out["ngram"] = {"nll_per_note": r["nll_per_note"], "accuracy": r["accuracy"],
                         "order": info["order"], "discount_mult": info["mult"]}
     if args.noattn.exists():
-        m2, ck2 = load_checkpoint(args.noattn)
+        m2, ck2 = load_checkpoint(args.noattn, expect=version)
         t2 = ck2.get("transpose") == "tonic"
-        r2 = evaluate(m2, prepare(seqs if t2 == tonic else seqs_for(t2)))
+        r2 = evaluate(m2, prepare(seqs if t2 == tonic else seqs_for(t2), version))
         out["no_attention"] = {"nll_per_note": r2["nll_per_note"], "accuracy": r2["accuracy"]}
     if "ngram" in out:
         out["ratio_to_ngram"] = out["nll_per_note"] / out["ngram"]["nll_per_note"]
     out.update(tunes=len(seqs), notes=res["notes"], tokens=res["tokens"],
                nll_per_token=res["nll_per_token"], skipped=skipped,
-               transpose="tonic" if tonic else "none")
+               transpose="tonic" if tonic else "none", tokenizer=version)
     print(json.dumps(out))
     return 0
 

@@ -25,7 +25,18 @@ from pathlib import Path
 
 import numpy as np
 
-from st4rt_repl.tokenizers.melody import VOCAB, prefix_length
+from st4rt_repl.tokenizers import melody, written
+from st4rt_repl.tokenizers.melody import VOCAB
+
+
+def _prefix_fn(version: int):
+    return melody.prefix_length if version == 1 else written.prefix_length
+
+
+def _is_note(version: int) -> np.ndarray:
+    if version == 1:
+        return np.array([VOCAB.is_pitch(i) for i in range(len(VOCAB))])
+    return np.arange(len(written.VOCAB)) >= written.VOCAB.first_note
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 
@@ -36,7 +47,7 @@ def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(29))
 
 
-def _flatten(seqs, pad: int):
+def _flatten(seqs, pad: int, version: int = 1):
     """All tunes in one array, each preceded by `pad` zeros; returns (flat, target positions, first non-prefix index per target)."""
     parts, pos, scored = [], [], []
     at = 0
@@ -45,7 +56,7 @@ def _flatten(seqs, pad: int):
         parts.append(np.zeros(pad, dtype=np.int64))
         parts.append(s)
         base = at + pad
-        n0 = prefix_length(list(s[:5]))
+        n0 = _prefix_fn(version)(list(s[:64]))
         idx = np.arange(base + 1, base + len(s))
         pos.append(idx)
         scored.append(idx >= base + n0)
@@ -69,9 +80,12 @@ class _Table:
 class KneserNey:
     """An interpolated Kneser-Ney model of the given order, fitted on token sequences."""
 
-    def __init__(self, seqs, order: int = 8, mult: float = 1.0, vocab: int = len(VOCAB)):
+    def __init__(self, seqs, order: int = 8, mult: float = 1.0, vocab: int | None = None,
+                 version: int = 1):
+        self.version = version
+        vocab = vocab or (len(VOCAB) if version == 1 else len(written.VOCAB))
         self.order, self.mult, self.V = order, mult, vocab
-        flat, pos, _ = _flatten(seqs, order)
+        flat, pos, _ = _flatten(seqs, order, version)
         self.raw: list[_Table] = []
         self.kn: list[_Table] = []
         w = flat[pos]
@@ -95,7 +109,7 @@ class KneserNey:
     def distributions(self, seqs, top: int | None = None, skip_prefix: bool = True):
         """Yield (order, probabilities (N, V), targets (N,)) for orders 1..top (top: raw counts)."""
         top = top or self.order
-        flat, pos, scored = _flatten(seqs, self.order)
+        flat, pos, scored = _flatten(seqs, self.order, self.version)
         if skip_prefix:
             pos = pos[scored]
         target = flat[pos]
@@ -132,30 +146,72 @@ class KneserNey:
 
     def evaluate(self, seqs, skip: int | None = None) -> dict:
         """Bits per note (notes and rests) and per token, top-1 accuracy, over non-prefix tokens."""
-        for L, p, tgt in self.distributions(seqs):
-            if L == self.order:
-                return _metrics(p, tgt)
-        raise AssertionError("unreachable")
+        parts = []
+        for chunk in _chunks(seqs):
+            for L, p, tgt in self.distributions(chunk):
+                if L == self.order:
+                    parts.append(_metrics(p, tgt, self.version))
+        return _merge(parts)
+
+    def next_probs(self, contexts) -> np.ndarray:
+        """(B, V) next-token probabilities after each context (lists of ids), for sampling."""
+        B = len(contexts)
+        p = np.full((B, self.V), 1.0 / self.V)
+        h = np.zeros(B, dtype=np.uint64)
+        rows = np.arange(B)
+        for L in range(self.order):
+            if L:
+                h = _mix(h, np.array([c[-L] if len(c) >= L else 0 for c in contexts], np.int64))
+            tab = self.raw[L] if L + 1 == self.order else self.kn[L]
+            p = self._interp(tab, h, p, rows)
+        return p
 
 
-def _metrics(p: np.ndarray, tgt: np.ndarray) -> dict:
+def _chunks(seqs, tokens: int = 6000):
+    """Groups of whole sequences of about `tokens` tokens (keeps the (N, V) tables small)."""
+    cur, n = [], 0
+    for s in seqs:
+        cur.append(s)
+        n += len(s)
+        if n >= tokens:
+            yield cur
+            cur, n = [], 0
+    if cur:
+        yield cur
+
+
+def _metrics(p: np.ndarray, tgt: np.ndarray, version: int = 1) -> dict:
     lp = np.log2(np.maximum(p[np.arange(len(tgt)), tgt], 1e-300))
-    notes = int(sum(VOCAB.is_pitch(int(t)) for t in tgt))
+    notes = int(_is_note(version)[tgt].sum())
     return {"nll_per_note": float(-lp.sum() / max(notes, 1)), "nll_per_token": float(-lp.mean()),
-            "accuracy": float((p.argmax(1) == tgt).mean()), "tokens": int(len(tgt)), "notes": notes}
+            "accuracy": float((p.argmax(1) == tgt).mean()), "tokens": int(len(tgt)), "notes": notes,
+            "_bits": float(-lp.sum()), "_correct": float((p.argmax(1) == tgt).sum())}
 
 
-def tune(train, valid, orders=range(2, 21), mults=(0.7, 0.85, 1.0, 1.15, 1.3, 1.5, 1.75), log=None) -> dict:
+def _merge(parts: list[dict]) -> dict:
+    """One metrics dict from the metrics of several chunks."""
+    bits = sum(p["_bits"] for p in parts)
+    toks = sum(p["tokens"] for p in parts)
+    notes = sum(p["notes"] for p in parts)
+    return {"nll_per_note": bits / max(notes, 1), "nll_per_token": bits / max(toks, 1),
+            "accuracy": sum(p["_correct"] for p in parts) / max(toks, 1), "tokens": toks, "notes": notes}
+
+
+def tune(train, valid, orders=range(2, 21), mults=(0.7, 0.85, 1.0, 1.15, 1.3, 1.5, 1.75), log=None,
+         version: int = 1) -> dict:
     """Choose order and discount multiplier by valid bits/note; returns the best settings."""
     best = {"nll_per_note": math.inf}
     top = max(orders)
     for mult in mults:
-        m = KneserNey(train, order=top, mult=mult)
+        m = KneserNey(train, order=top, mult=mult, version=version)
         # one pass yields every order's distribution with raw counts on top
-        for L, p, tgt in m.distributions(valid, top=top):
-            if L not in orders:
-                continue
-            r = _metrics(p, tgt)
+        per_order: dict[int, list] = {}
+        for chunk in _chunks(valid):
+            for L, p, tgt in m.distributions(chunk, top=top):
+                if L in orders:
+                    per_order.setdefault(L, []).append(_metrics(p, tgt, version))
+        for L, parts in sorted(per_order.items()):
+            r = _merge(parts)
             if log:
                 log(f"ngram order {L} mult {mult}: {r['nll_per_note']:.4f} bits/note")
             if r["nll_per_note"] < best["nll_per_note"]:
@@ -163,7 +219,8 @@ def tune(train, valid, orders=range(2, 21), mults=(0.7, 0.85, 1.0, 1.15, 1.3, 1.
     return best
 
 
-def tuned(train, valid, cache: Path | None, stamp: str = "", log=None) -> tuple[KneserNey, dict]:
+def tuned(train, valid, cache: Path | None, stamp: str = "", log=None,
+          version: int = 1) -> tuple[KneserNey, dict]:
     """The tuned model: settings from `cache` (JSON) when its stamp matches, else tune and save."""
     info = None
     if cache is not None and Path(cache).exists():
@@ -171,9 +228,10 @@ def tuned(train, valid, cache: Path | None, stamp: str = "", log=None) -> tuple[
         if info.get("stamp") != stamp:
             info = None
     if info is None:
-        info = tune(train, valid, log=log)
+        info = tune(train, valid, log=log, version=version) if version == 1 else \
+            tune(train, valid, orders=range(2, 13), mults=(0.85, 1.0, 1.15, 1.3), log=log, version=version)
         info["stamp"] = stamp
         if cache is not None:
             Path(cache).parent.mkdir(parents=True, exist_ok=True)
             Path(cache).write_text(json.dumps(info))
-    return KneserNey(train, order=info["order"], mult=info["mult"]), info
+    return KneserNey(train, order=info["order"], mult=info["mult"], version=version), info

@@ -32,16 +32,26 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from st4rt_repl.models.attention_rnn import AttentionRNN, RNNConfig, featurize, save_checkpoint
-from st4rt_repl.tokenizers.melody import VOCAB, prefix_length
-
-_PITCHES = np.zeros(len(VOCAB), dtype=bool)
-_PITCHES[[i for i in range(len(VOCAB)) if VOCAB.is_pitch(i)]] = True
+from st4rt_repl.models.attention_rnn import AttentionRNN, RNNConfig, featurizer, save_checkpoint
+from st4rt_repl.tokenizers import melody, written
 
 
-def prepare(seqs) -> list[tuple[np.ndarray, np.ndarray, int]]:
+def note_mask(version: int) -> np.ndarray:
+    """Bool per token id: the tokens that start a note or rest (bits/note counts these)."""
+    if version == 1:
+        return np.array([melody.VOCAB.is_pitch(i) for i in range(len(melody.VOCAB))])
+    return np.arange(len(written.VOCAB)) >= written.VOCAB.first_note
+
+
+def vocab_size(version: int) -> int:
+    return len(melody.VOCAB) if version == 1 else len(written.VOCAB)
+
+
+def prepare(seqs, version: int = 1) -> list[tuple[np.ndarray, np.ndarray, int]]:
     """(features, ids, prefix length) per tune."""
-    return [(featurize(s), np.asarray(s, dtype=np.int64), prefix_length(list(s[:5]))) for s in seqs]
+    feat = featurizer(version)
+    plen = melody.prefix_length if version == 1 else written.prefix_length
+    return [(feat(s), np.asarray(s, dtype=np.int64), plen(list(s[:64]))) for s in seqs]
 
 
 def make_batches(data, batch_tokens: int, max_len: int, rng: random.Random):
@@ -108,7 +118,7 @@ def evaluate(model, data, batch_tokens: int = 8192) -> dict:
         nll -= lp.gather(-1, yy[..., None])[..., 0][m].sum().item()
         correct += (logits.argmax(-1) == yy)[m].sum().item()
         tokens += m.sum().item()
-        notes += int(torch.from_numpy(_PITCHES)[yy][m].sum().item())
+        notes += int(torch.from_numpy(note_mask(model.cfg.tokenizer))[yy][m].sum().item())
     model.train()
     bits = nll / math.log(2)
     return {"nll_per_note": bits / max(notes, 1), "nll_per_token": bits / max(tokens, 1),
@@ -131,8 +141,8 @@ def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3
     torch.manual_seed(seed)
     model = AttentionRNN(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    train_data = prepare(train_seqs[rank::world])
-    valid_data = prepare(valid_seqs) if rank == 0 else []
+    train_data = prepare(train_seqs[rank::world], cfg.tokenizer)
+    valid_data = prepare(valid_seqs, cfg.tokenizer) if rank == 0 else []
     out = Path(out)
     state_path = out.with_suffix(".state.pt")
     start_epoch, step, best, bad, history = 0, 0, float("inf"), 0, []
@@ -247,6 +257,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="train on a random subset of N train sequences")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--tokenizer", type=int, choices=[1, 2], default=written.TOKENIZER_VERSION,
+                   help="token layout: 2 = written form, one token per note (default); 1 = round 1")
     p.add_argument("--fresh", action="store_true", help="ignore a saved state; start over")
     return p
 
@@ -260,10 +272,10 @@ def main(argv=None) -> int:
     root = args.corpus or paths.corpus_dir()
     out = args.out or Path(root) / "runs" / "rnn.pt"
     out.parent.mkdir(parents=True, exist_ok=True)
+    seqs = views.rnn_sequences if args.tokenizer == 1 else views.written_sequences
     try:
-        train_seqs = views.rnn_sequences("train", root=root, transpose=args.transpose)
-        valid_seqs = views.rnn_sequences("valid", root=root, transpose="tonic"
-                                         if args.transpose == "tonic" else "none")
+        train_seqs = seqs("train", root=root, transpose=args.transpose)
+        valid_seqs = seqs("valid", root=root, transpose="tonic" if args.transpose == "tonic" else "none")
     except (OSError, ValueError) as e:
         print(f"st4rt train rnn: cannot read the corpus at {root}: {e}", file=sys.stderr)
         return 2
@@ -271,7 +283,8 @@ def main(argv=None) -> int:
         pick = sorted(random.Random(args.seed).sample(range(len(train_seqs)), args.limit))
         train_seqs = [train_seqs[i] for i in pick]
     cfg = RNNConfig(hidden=args.hidden, emb=args.emb, window=0 if args.no_attention else args.window,
-                    lookback=not args.no_lookback, dropout=args.dropout)
+                    lookback=not args.no_lookback, dropout=args.dropout, tokenizer=args.tokenizer,
+                    vocab=vocab_size(args.tokenizer))
     info = {"transpose": args.transpose, "argv": " ".join(argv or sys.argv[1:]),
             "train_tunes": len(train_seqs), "valid_tunes": len(valid_seqs)}
     res = train(cfg, train_seqs, valid_seqs, out=out, lr=args.lr, batch_tokens=args.batch_tokens,

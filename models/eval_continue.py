@@ -1,0 +1,346 @@
+"""``st4rt eval continue``: does `continue` do what real tunes do next?  One JSON line.
+
+Held-out test-split tunes are cut in two ways and each model proposes K
+candidates of 8 new written bars per cut (a "turn"):
+
+* ``after_part``: right after the first repeated part (``:|`` closing written bar
+  4 or 8, no endings in it, at least 8 more full bars after it, and the bar after
+  a part cut short is its rest, a pickup, which does not count as a new bar);
+* ``mid_part``: after written bar 4 of a first part of 8 bars (where real tunes
+  often copy: bar 5 is bar 1 again).
+
+Per model and cut, beside the real tunes' figures:
+
+* ``copy_rate``: share of new written bars whose notes equal a primer bar's
+  (``real_copy_rate``: the same for the tune's real next 8 bars);
+* ``distinct``: share of turns whose K candidates all differ (the raw sampler),
+  and ``distinct_extra``: after sampling 2K and keeping the first K distinct, as
+  `st4rt_repl.engine` does;
+* ``closes_part``: share of candidates that end a part (``:|`` ``||`` ``|]``) after
+  new bar 4 or 8 (``real_closes_part`` likewise);
+* ``realism``: `st4rt_repl.models.realism.report` of the new bars (form stripped)
+  against the real next bars of the other half of the turns; ``ceiling``: the
+  real bars of the first half against the same refs (same sample sizes);
+* ``exact_bars`` and ``abc2midi_clean``: every candidate has exactly 8 new bars and
+  passes abc2midi (checked on the first `--abc-check` turns, among those whose whole
+  real tune passes: ``real_abc2midi_clean`` is that share).
+
+Also ``nll``: bits per note on the test split's written tokens for the RNN, the
+ablation and the tuned n-gram.  ``rnn_v1`` (round 1's checkpoint, reading the
+melody as played) is run beside them when its file is there.
+
+Run: ``python -m st4rt_repl.models.eval_continue [--turns 60] [--seed 0] [--split valid]``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from st4rt_repl.tune import Bar, Tune
+
+K = 4
+NEW_BARS = 8
+SECTION_ENDS = (":|", "||", "|]")
+HERE = Path(__file__).parent / "checkpoints"
+
+
+# ----- the cuts -----------------------------------------------------------------------
+def _first_part_end(t: Tune) -> int | None:
+    """List index of the bar that closes the tune's first section, if no ending comes first."""
+    for i, b in enumerate(t.bars):
+        if b.ending:
+            return None
+        if b.barline != "|":
+            return i
+    return None
+
+
+def cuts(tunes: list[Tune], kind: str) -> list[tuple[Tune, list[Bar], Tune]]:
+    """(primer, the real next 8 full written bars, the whole real tune) per usable tune.
+
+    >>> t = Tune.from_bars([[(60, 4)]] * 4 + [[(62, 4)]] * 8).with_repeat(1, 4)
+    >>> [(p.num_bars, len(real)) for p, real, _ in cuts([t], "after_part")]
+    [(4, 8)]
+    >>> cuts([t], "mid_part")
+    []
+    """
+    out = []
+    for t in tunes:
+        i = _first_part_end(t)
+        if i is None or t.bars[i].barline != ":|":
+            continue
+        n = i if t.pickup else i + 1                 # written bars in the part (pickup not counted)
+        if kind == "after_part" and n in (4, 8):
+            at = i
+        elif kind == "mid_part" and n == 8:
+            at = i - 4
+        else:
+            continue
+        rest = list(t.bars[at + 1:])
+        skip = 0
+        if kind == "after_part" and rest and not rest[0].is_full and not t.bars[at].is_full:
+            skip = 1                                 # the next part's pickup: not a new bar
+        real = rest[skip:skip + NEW_BARS]
+        if len(real) == NEW_BARS and all(b.is_full for b in real):
+            out.append((t.with_(bars=t.bars[:at + 1]), real, t))
+    return out
+
+
+# ----- metrics ------------------------------------------------------------------------------
+def _notes(bar: Bar) -> tuple:
+    return tuple((n.pitch, n.duration) for n in bar.notes)
+
+
+def copy_rate(new: list[Bar], primer: Tune) -> float:
+    """Share of `new` bars whose notes equal some primer bar's.
+
+    >>> t = Tune.from_bars([[(60, 4)], [(62, 4)]])
+    >>> copy_rate(list(Tune.from_bars([[(62, 4)], [(64, 4)]]).bars), t)
+    0.5
+    """
+    seen = {_notes(b) for b in primer.bars}
+    return sum(_notes(b) in seen for b in new) / max(len(new), 1)
+
+
+def closes_part(new: list[Bar]) -> bool:
+    """A part ends after new bar 4 or 8."""
+    return any(len(new) >= k and new[k - 1].barline in SECTION_ENDS for k in (4, 8))
+
+
+def _flat(bars: list[Bar], like: Tune) -> Tune:
+    """The bars as a plain tune (form stripped): what realism compares."""
+    plain = tuple(Bar(b.notes, b.meter, b.key) for b in bars)
+    return Tune(plain, like.bars[-1].meter, like.key, pickup=False)
+
+
+def _distinct_first(cands: list[list[Bar]], k: int) -> list[list[Bar]]:
+    out, seen = [], set()
+    for c in cands:
+        key = tuple(_notes(b) for b in c)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+        if len(out) == k:
+            break
+    return out
+
+
+# ----- the models as "primer -> lists of new bars" ------------------------------------------
+def rnn_sampler(path: Path, **kw):
+    from st4rt_repl.models import continuation as C
+
+    def run(primer: Tune, k: int, seed: int) -> list[Tune]:
+        return C.continue_tune(primer, NEW_BARS, candidates=k, seed=seed, checkpoint=path, **kw)
+    return run
+
+
+def v1_sampler(path: Path, **kw):
+    from st4rt_repl.models import continuation_v1 as C1
+
+    def run(primer: Tune, k: int, seed: int) -> list[Tune]:
+        heard = primer.performed()
+        return C1.continue_tune(heard, NEW_BARS, candidates=k, seed=seed, checkpoint=path, **kw)
+    return run
+
+
+def _new(t: Tune) -> list[Bar]:
+    return list(t.bars[len(t.bars) - NEW_BARS:])
+
+
+def ngram_sampler(model, top_p: float = 0.95):
+    """Samples from the v2 n-gram under the same form grammar as the RNN."""
+    import torch
+
+    from st4rt_repl.models import continuation as C
+    from st4rt_repl.models.decoding import pitch_range, sample_probs
+    from st4rt_repl.tokenizers.written import VOCAB
+
+    def run(primer: Tune, k: int, seed: int) -> list[Tune]:
+        base = C._prepare(primer)
+        shift = C._tonic_shift(base, {"transpose": "tonic"})
+        moved = base.transpose(shift) if shift else base
+        ids, open_bar = C._primer_ids(moved)
+        lo, hi = pitch_range([n.pitch for b in moved.bars for n in b.notes])
+        grammar = C._grammar(lo, hi, C._uses_parts(base))
+        tr0 = C._primer_features(ids)[0]
+        cut = not open_bar and tr0.prev_len > 0
+        rows = C._Rows(tr0, k, NEW_BARS + (1 if open_bar or cut else 0), open_bar or cut)
+        ctx = [list(ids) for _ in range(k)]
+        gen = torch.Generator().manual_seed(seed)
+        for _ in range(2000):
+            mask = C._masks(grammar, rows, None)
+            p = torch.from_numpy(model.next_probs(ctx)).float() * mask
+            p = p / p.sum(-1, keepdim=True).clamp_min(1e-30)
+            for i in range(k):                    # an all-zero row (cannot happen with KN): uniform
+                if not p[i].sum() > 0:
+                    p[i] = mask[i].float() / mask[i].sum()
+            toks = sample_probs(p, top_p=top_p, generator=gen).tolist()
+            for i, tok in enumerate(toks):
+                if rows.done[i]:
+                    continue
+                rows.tr[i].push(tok)
+                rows.out[i].append(tok)
+                ctx[i].append(tok)
+                if tok in VOCAB.bar_ends and rows.bars_left(i) <= 0:
+                    rows.done[i] = True
+            if all(rows.done):
+                break
+        return [C._assemble(base, o, open_bar, shift) for o in rows.out]
+    return run
+
+
+# ----- one report ------------------------------------------------------------------------------
+def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int) -> dict:
+    """The figures of every model on one kind of cut."""
+    from st4rt_repl.models import realism
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(turns))
+    half_a = set(int(i) for i in order[: len(turns) // 2])
+    refs_b = [_flat(real, p) for i, (p, real, _) in enumerate(turns) if i not in half_a]
+    reals_a = [_flat(real, p) for i, (p, real, _) in enumerate(turns) if i in half_a]
+    real_copy = float(np.mean([copy_rate(real, p) for p, real, _ in turns]))
+    real_close = float(np.mean([closes_part(real) for _, real, _ in turns]))
+    real_clean = [_abc_clean(whole) for _, _, whole in turns[:abc_check]]
+    ceil = realism.report(reals_a, refs_b, seed=seed)
+    out = {"turns": len(turns), "real_copy_rate": round(real_copy, 4),
+           "real_closes_part": round(real_close, 4),
+           "real_abc2midi_clean": round(float(np.mean(real_clean)), 4) if real_clean else None,
+           "ceiling": {"overlap": ceil["overlap"], "mgeval_mean_oa": ceil["mgeval_mean_oa"]},
+           "models": {}}
+    for name, sample in samplers.items():
+        t0 = time.time()
+        shown, raw_distinct, extra_distinct, exact, clean, checked = [], 0, 0, 0, 0, 0
+        for n, (p, real, tune) in enumerate(turns):
+            tunes = sample(p, 2 * K, seed + n)
+            cands = [_new(t) for t in tunes]
+            full = {tuple(_notes(b) for b in c): t for c, t in zip(cands, tunes)}
+            raw = cands[:K]
+            raw_distinct += len({tuple(_notes(b) for b in c) for c in raw}) == K
+            kept = _distinct_first(cands, K)
+            extra_distinct += len(kept) == K
+            exact += sum(len(c) == NEW_BARS and all(b.is_full for b in c) for c in kept)
+            if n < abc_check and real_clean[n]:    # a real tune abc2midi warns about says nothing
+                clean += sum(_abc_clean(full[tuple(_notes(b) for b in c)]) for c in kept)
+                checked += len(kept)
+            shown.append((p, kept))
+        copies = [copy_rate(c, p) for p, kept in shown for c in kept]
+        closes = [closes_part(c) for p, kept in shown for c in kept]
+        by_k = []
+        for j in range(K):                        # realism per candidate slot, averaged over slots
+            cj = [_flat(kept[j], p) for i, (p, kept) in enumerate(shown) if i in half_a and len(kept) > j]
+            by_k.append(realism.report(cj, refs_b, seed=seed))
+        ov = {f: round(float(np.mean([r["overlap"][f] for r in by_k])), 4) for f in by_k[0]["overlap"]}
+        n_cands = sum(len(k) for _, k in shown)
+        out["models"][name] = {
+            "copy_rate": round(float(np.mean(copies)), 4),
+            "copy_gap": round(abs(float(np.mean(copies)) - real_copy), 4),
+            "distinct": round(raw_distinct / len(turns), 4),
+            "distinct_extra": round(extra_distinct / len(turns), 4),
+            "closes_part": round(float(np.mean(closes)), 4),
+            "realism": {"overlap": ov,
+                        "mgeval_mean_oa": round(float(np.mean([r["mgeval_mean_oa"] for r in by_k])), 4)},
+            "exact_bars": round(exact / max(n_cands, 1), 4),
+            "abc2midi_clean": None if not checked else round(clean / checked, 4),
+            "seconds": round(time.time() - t0, 1)}
+    return out
+
+
+def _abc_clean(t: Tune) -> bool:
+    """abc2midi reads the tune as our writer writes it without a warning."""
+    from st4rt_repl.formats import abc2midi
+    from st4rt_repl.formats.abc_out import to_abc
+    try:
+        abc2midi.check(to_abc(t))
+        return True
+    except abc2midi.Abc2MidiComplaint:
+        return False
+
+
+def nll_report(paths: dict, ngram_model, test_seqs) -> dict:
+    """Bits per note on the test split's v2 tokens for each RNN checkpoint and the n-gram."""
+    from st4rt_repl.models.attention_rnn import load_checkpoint
+    from st4rt_repl.models.train_rnn import evaluate, prepare
+    data = prepare(test_seqs, 2)
+    out = {}
+    for name, p in paths.items():
+        model, _ = load_checkpoint(p, expect=2)
+        out[name] = round(evaluate(model, data)["nll_per_note"], 4)
+    out["ngram"] = round(ngram_model.evaluate(test_seqs)["nll_per_note"], 4)
+    out["rnn_vs_ngram"] = round(out.get("rnn", math.nan) / out["ngram"], 4)
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="st4rt eval continue", description=__doc__.split("\n")[0])
+    p.add_argument("--rnn", type=Path, default=HERE / "attention_rnn.pt")
+    p.add_argument("--noattn", type=Path, default=HERE / "attention_rnn_noattn.pt")
+    p.add_argument("--v1", default=str(HERE / "attention_rnn_v1.pt"),
+                   help="round 1's checkpoint (skipped when missing or '')")
+    p.add_argument("--corpus", type=Path, help="corpus folder (default: st4rt corpus default)")
+    p.add_argument("--turns", type=int, default=60, help="cuts per kind at most (seeded choice)")
+    p.add_argument("--abc-check", type=int, default=10, help="turns whose candidates go through abc2midi")
+    p.add_argument("--no-nll", action="store_true")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split", choices=["test", "valid"], default="test",
+                   help="valid: to choose sampling settings without looking at test")
+    p.add_argument("--top-p", type=float, default=0.95, help="nucleus of every sampler")
+    p.add_argument("--temperature", type=float, default=1.0, help="temperature of the RNNs")
+    p.add_argument("--threads", type=int, default=1)
+    return p
+
+
+def main(argv=None) -> int:
+    """Entry point: prints one JSON line; 2 on a missing corpus or checkpoint."""
+    args = build_parser().parse_args(argv)
+    import torch
+    torch.set_num_threads(args.threads)
+    from st4rt_repl import paths
+    from st4rt_repl.corpus import views
+    from st4rt_repl.models import ngram
+    from st4rt_repl.tokenizers import written
+    root = args.corpus or paths.corpus_dir()
+    for need in (args.rnn, args.noattn):
+        if not Path(need).exists():
+            print(f"st4rt eval continue: no checkpoint at {need}", file=sys.stderr)
+            return 2
+    try:
+        tunes = views.tunes(args.split, root=root)
+        train = views.written_sequences("train", root=root)
+        valid = views.written_sequences("valid", root=root)
+        test = views.written_sequences("test", root=root)
+    except (OSError, ValueError) as e:
+        print(f"st4rt eval continue: cannot read the corpus at {root}: {e}", file=sys.stderr)
+        return 2
+    t0 = time.time()
+    stamp = f"v2.{written.LAYOUT_REVISION}.{len(train)}.{len(valid)}"
+    ng, info = ngram.tuned(train, valid, Path(root) / "runs" / "ngram_v2.json", stamp=stamp, version=2)
+    kw = {"top_p": args.top_p, "temperature": args.temperature}
+    samplers = {"rnn": rnn_sampler(args.rnn, **kw), "noattn": rnn_sampler(args.noattn, **kw),
+                "ngram": ngram_sampler(ng, top_p=args.top_p)}
+    if args.v1 and Path(args.v1).is_file():
+        samplers["rnn_v1"] = v1_sampler(args.v1, **kw)
+    rng = np.random.default_rng(args.seed)
+    result = {"split": args.split, "k": K, "new_bars": NEW_BARS, "seed": args.seed, **kw,
+              "ngram": {"order": info["order"], "mult": info["mult"]}}
+    for kind in ("after_part", "mid_part"):
+        turns = cuts(tunes, kind)
+        if len(turns) > args.turns:
+            pick = sorted(int(i) for i in rng.choice(len(turns), args.turns, replace=False))
+            turns = [turns[i] for i in pick]
+        result[kind] = evaluate_cut(samplers, turns, seed=args.seed, abc_check=args.abc_check)
+    if not args.no_nll:
+        result["nll_bits_per_note"] = nll_report({"rnn": args.rnn, "noattn": args.noattn}, ng, test)
+    result["seconds"] = round(time.time() - t0, 1)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
