@@ -1,11 +1,11 @@
 """Latency of `continue`: 8 new bars, 8 candidates, from a 16-bar primer (p50, p95 over 50 runs).
 
-    .venv/bin/python bench/bench_continue.py [--checkpoint PATH] [--v1 PATH] [--runs 50] [--threads 1]
+    .venv/bin/python bench/bench_continue.py [--checkpoint PATH] [--runs 50] [--threads 1]
 
-Measures the shipped written-form checkpoint (tokenizer v2, one step per note)
-and, in the same run, round 1's checkpoint (tokenizer v1, two steps per note,
-`st4rt_repl.models.continuation_v1`) when its file is there, so machine load
-hits both alike.  Goal: no slower than round 1 (p50 ~116 ms on a quiet 2-core
+Measures the shipped written-form checkpoint (tokenizer v2, one step per note).
+Round 1's checkpoint (tokenizer v1, two steps per note) was measured beside it in
+one run on 2026-11-29 (bench/RESULTS.md) before it was retired; commit b1cb07b
+holds both.  Goal: no slower than round 1 (p50 ~116 ms on a quiet 2-core
 machine); long term p50 <= 25 ms.  Prints one line per setting.
 """
 from __future__ import annotations
@@ -14,13 +14,10 @@ import argparse
 import statistics
 import time
 from fractions import Fraction
-from pathlib import Path
 
 import torch
 
 from st4rt_repl.tune import Key, Tune
-
-V1 = Path(__file__).resolve().parents[1] / "models" / "checkpoints" / "attention_rnn_v1.pt"
 
 
 def primer_16_bars() -> Tune:
@@ -63,14 +60,11 @@ def bench(module, checkpoint, label: str, runs: int, threads: int) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", help="v2 checkpoint (default: the shipped one)")
-    p.add_argument("--v1", default=str(V1), help="round 1's checkpoint ('' to skip)")
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
     args = p.parse_args()
-    from st4rt_repl.models import continuation, continuation_v1
+    from st4rt_repl.models import continuation
     bench(continuation, args.checkpoint, "v2 written, 1 step/note", args.runs, args.threads)
-    if args.v1 and Path(args.v1).exists():
-        bench(continuation_v1, args.v1, "v1 played, 2 steps/note", args.runs, args.threads)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ rank candidates by likeness to the part before ("similar" / "contrast").
 before them; the VAE uses it to rank variations in context.
 
 The model is loaded once and cached.  A checkpoint trained on another token
-layout (round 1's `attention_rnn_v1.pt`) is refused with a one-line message.
+layout (round 1's tokenizer v1) is refused with a one-line message.
 A tonic-trained model reads tunes transposed so that the tonic is C; results
 are transposed back, so callers never see it.
 """

@@ -26,8 +26,9 @@ Per model and cut, beside the real tunes' figures:
   real tune passes: ``real_abc2midi_clean`` is that share).
 
 Also ``nll``: bits per note on the test split's written tokens for the RNN, the
-ablation and the tuned n-gram.  ``rnn_v1`` (round 1's checkpoint, reading the
-melody as played) is run beside them when its file is there.
+ablation and the tuned n-gram.  (Round 1's model, on the melody as played, was
+measured beside them on 2026-11-29 before it was retired: see the model card;
+commit b1cb07b has it.)
 
 Run: ``python -m st4rt_repl.models.eval_continue [--turns 60] [--seed 0] [--split valid]``.
 """
@@ -138,15 +139,6 @@ def rnn_sampler(path: Path, **kw):
 
     def run(primer: Tune, k: int, seed: int) -> list[Tune]:
         return C.continue_tune(primer, NEW_BARS, candidates=k, seed=seed, checkpoint=path, **kw)
-    return run
-
-
-def v1_sampler(path: Path, **kw):
-    from st4rt_repl.models import continuation_v1 as C1
-
-    def run(primer: Tune, k: int, seed: int) -> list[Tune]:
-        heard = primer.performed()
-        return C1.continue_tune(heard, NEW_BARS, candidates=k, seed=seed, checkpoint=path, **kw)
     return run
 
 
@@ -281,8 +273,6 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="st4rt eval continue", description=__doc__.split("\n")[0])
     p.add_argument("--rnn", type=Path, default=HERE / "attention_rnn.pt")
     p.add_argument("--noattn", type=Path, default=HERE / "attention_rnn_noattn.pt")
-    p.add_argument("--v1", default=str(HERE / "attention_rnn_v1.pt"),
-                   help="round 1's checkpoint (skipped when missing or '')")
     p.add_argument("--corpus", type=Path, help="corpus folder (default: st4rt corpus default)")
     p.add_argument("--turns", type=int, default=60, help="cuts per kind at most (seeded choice)")
     p.add_argument("--abc-check", type=int, default=10, help="turns whose candidates go through abc2midi")
@@ -324,8 +314,6 @@ def main(argv=None) -> int:
     kw = {"top_p": args.top_p, "temperature": args.temperature}
     samplers = {"rnn": rnn_sampler(args.rnn, **kw), "noattn": rnn_sampler(args.noattn, **kw),
                 "ngram": ngram_sampler(ng, top_p=args.top_p)}
-    if args.v1 and Path(args.v1).is_file():
-        samplers["rnn_v1"] = v1_sampler(args.v1, **kw)
     rng = np.random.default_rng(args.seed)
     result = {"split": args.split, "k": K, "new_bars": NEW_BARS, "seed": args.seed, **kw,
               "ngram": {"order": info["order"], "mult": info["mult"]}}

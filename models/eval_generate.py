@@ -36,7 +36,7 @@ import numpy as np
 from st4rt_repl.models import realism
 
 METERS = ((4, 4), (2, 2), (6, 8), (3, 4), (9, 8))
-ALL_METHODS = ("vae_prior", "vae_posterior", "vae_phrases", "rnn_v1", "rnn_v2", "ngram", "generate")
+ALL_METHODS = ("vae_prior", "vae_posterior", "vae_phrases", "rnn", "ngram", "generate")
 
 
 def parse_args(argv):
@@ -103,6 +103,11 @@ def draw_conditions(real: list, n: int, bars: int, seed: int):
 
 
 # ----- the n-gram sampler ------------------------------------------------------------------
+# The pitch range, in the tonic-C space, that the n-gram samples in (the corpus's
+# tonic-moved tunes sit in 55..86 but for a handful of notes).
+C_RANGE = (53, 89)
+
+
 class NgramSampler:
     """Kneser-Ney samples under the RNN's bar grammar (every bar exactly full), tonic C."""
 
@@ -123,11 +128,11 @@ class NgramSampler:
     def tunes(self, meter, key, bars: int, k: int, seed: int) -> list:
         from st4rt_repl.models.attention_rnn import Tracker
         from st4rt_repl.models.decoding import BarGrammar
-        from st4rt_repl.models.generation import _C_RANGE, distinct, place_in_key
+        from st4rt_repl.models.generation import distinct, place_in_key
         from st4rt_repl.tokenizers.melody import VOCAB, decode
         from st4rt_repl.tune import Key
         rng = np.random.default_rng(seed)
-        grammar = BarGrammar(*_C_RANGE)
+        grammar = BarGrammar(*C_RANGE)
         prefix = [VOCAB.bos, VOCAB.stoi[f"M:{meter[0]}/{meter[1]}"], VOCAB.stoi["K:0"],
                   VOCAB.stoi[f"mode:{key.mode}"]]
         rows = [list(prefix) for _ in range(2 * k)]
@@ -181,11 +186,9 @@ def _ngram(data: str | None, order_arg: int):
 def _sample(method: str, conds, bars: int, seed: int, ngram=None) -> list:
     """One tune per condition (the first distinct candidate of a batch per condition)."""
     from st4rt_repl.models import generation as g
-    import functools
     fn = {"vae_prior": g.vae_prior_tunes, "vae_posterior": g.vae_posterior_tunes,
           "vae_phrases": g.vae_phrase_tunes,
-          "rnn_v1": functools.partial(g.rnn_tunes, backend="v1"),
-          "rnn_v2": functools.partial(g.rnn_tunes, backend="v2")}.get(method)
+          "rnn": g.rnn_tunes}.get(method)
     out = []
     # one call per distinct condition, asking for as many tunes as it occurs
     groups: dict[tuple, int] = {}

@@ -55,7 +55,7 @@ def test_main_prints_one_json_line_and_refuses_missing_checkpoints(tmp_path, cap
     ck = tmp_path / "r.pt"
     save_checkpoint(ck, AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=32,
                                                tokenizer=2, vocab=len(VOCAB))), transpose="tonic")
-    assert ev.main(["--rnn", str(ck), "--noattn", str(ck), "--v1", "", "--corpus", str(tmp_path),
+    assert ev.main(["--rnn", str(ck), "--noattn", str(ck), "--corpus", str(tmp_path),
                     "--turns", "4", "--abc-check", "1"]) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1

@@ -41,19 +41,19 @@ def folder(tmp_path):
 
 
 def test_eval_generate_prints_one_json_line(folder, capsys):
-    assert eg.main(["--data", str(folder), "--n", "2", "--methods", "rnn_v1,vae_prior,ngram",
+    assert eg.main(["--data", str(folder), "--n", "2", "--methods", "rnn,vae_prior,ngram",
                     "--seed", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1
     r = json.loads(lines[0])
     assert r["n"] == 2 and r["n_refs"] == 4
-    for m in ("ceiling", "rnn_v1", "vae_prior", "ngram"):
+    for m in ("ceiling", "rnn", "vae_prior", "ngram"):
         assert set(r[m]["overlap"]) == set(realism.FEATURES), m
         assert 0.0 <= r[m]["leap_rate"] <= 1.0
         assert set(r[m]["mgeval_oa"]) == set(realism.MGEVAL_FEATURES)
     # the real set here repeats two tunes: no leap above a fifth at all (AGF G3 -> GAG ends low)
     assert r["ceiling"]["real_leap_rate"] < 0.05
-    assert set(r["summary"]) == {"rnn_v1", "vae_prior", "ngram"}
+    assert set(r["summary"]) == {"rnn", "vae_prior", "ngram"}
 
 
 def test_eval_generate_rejects_bad_options(folder, capsys):
