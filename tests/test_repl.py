@@ -269,8 +269,23 @@ class Terminal:
                     return True
         return False
 
-    def close(self) -> int:
-        _, status = os.waitpid(self.pid, 0)
+    def close(self, timeout: float = 30) -> int:
+        """The exit status; a REPL still running after `timeout` s (a failed step never
+        sent "quit") is killed, so a failing test fails instead of hanging the suite."""
+        deadline = time.time() + timeout
+        while True:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.time() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                _, status = os.waitpid(self.pid, 0)
+                break
+            try:                               # keep draining, or a full pty blocks its exit
+                if select.select([self.fd], [], [], 0.1)[0]:
+                    self.out += os.read(self.fd, 65536).decode("utf-8", "replace")
+            except OSError:
+                time.sleep(0.1)
         os.close(self.fd)
         return os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1
 
@@ -296,16 +311,17 @@ def test_in_a_pty(home):
 
 def test_ctrl_c_cancels_the_turn_not_the_program(home, kesh):
     body = KESH.split("K:G\n")[1]
-    (home / "long.abc").write_text(KESH.split("D|")[0] + body.replace("|]", "|") * 300)
+    # 6,300 bars, ~0.8 s to read here: the Ctrl-C below lands while the turn runs
+    (home / "long.abc").write_text(KESH.split("D|")[0] + body.replace("|]", "|") * 700)
     term = Terminal(home, "--new")
     try:
         assert term.wait_for(r"st4rt> "), term.out
         term.type(PASTE)
         assert term.wait_for(r"primer: The Kesh"), term.out
         assert term.wait_for(r"st4rt> ")
-        term.type("load long.abc\r")            # 2400 bars: music21 takes a long while
+        term.type("load long.abc\r")
         assert term.wait_for(r"load long\.abc\s*\n")
-        time.sleep(0.3)
+        time.sleep(0.1)
         term.type("\x03")                        # Ctrl-C while the turn runs
         assert term.wait_for(r"cancelled \(nothing changed\)"), term.out
         term.type("status\r")
