@@ -201,11 +201,11 @@ def sample_mixture(mix: dict, n: int, rng: np.random.Generator, *, scale: float 
 def load_mixture(meter=None, path: str | Path = PRIOR_FILE) -> dict:
     """The stored aggregate-posterior mixture for `meter` (or the all-meter one).
 
-    Raises `engine.NotAvailable` when the file is missing.
+    Raises `errors.NotAvailable` when the file is missing.
     """
     p = Path(path)
     if not p.exists():
-        from st4rt_repl.engine import NotAvailable
+        from st4rt_repl.errors import NotAvailable
         raise NotAvailable(f"generate: no aggregate-posterior file at {p}")
     with np.load(p) as z:
         tag = f"{meter[0]}_{meter[1]}" if meter is not None else "all"

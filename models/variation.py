@@ -33,7 +33,7 @@ def get_model() -> mv.MusicVAE:
     global _MODEL
     if _MODEL is None:
         if not CHECKPOINT.exists():
-            from st4rt_repl.engine import NotAvailable
+            from st4rt_repl.errors import NotAvailable
             raise NotAvailable(f"vary: no trained MusicVAE checkpoint at {CHECKPOINT}")
         _MODEL, _ = mv.load_checkpoint(CHECKPOINT)
     return _MODEL

@@ -73,7 +73,7 @@ def test_bad_requests_are_one_line_and_exit_2(capsys, kesh_file, home, argv, cmd
 
 
 def test_meter_c_and_keys_as_musicians_write_them(capsys, home):
-    from st4rt_repl.engine import NotAvailable
+    from st4rt_repl.errors import NotAvailable
     from st4rt_repl.models import continuation
     try:                           # generate's shipped sampler is the attention-RNN (issue 12)
         continuation.load()

@@ -173,7 +173,7 @@ def test_grammar_never_leaves_an_unfillable_remainder():
 
 
 def test_missing_checkpoint_is_not_available(tmp_path):
-    from st4rt_repl.engine import NotAvailable
+    from st4rt_repl.errors import NotAvailable
     with pytest.raises(NotAvailable, match="no trained checkpoint"):
         continuation.continue_tune(TUNE, 2, checkpoint=tmp_path / "none.pt")
 
@@ -343,7 +343,7 @@ def test_final_barline_becomes_a_part_end(random_ckpt):
 
 
 def test_round_1_checkpoint_is_refused_in_one_line(tmp_path):
-    from st4rt_repl.engine import NotAvailable
+    from st4rt_repl.errors import NotAvailable
     old = tmp_path / "v1.pt"
     save_checkpoint(old, AttentionRNN(RNNConfig(hidden=8, emb=4, feat=2, attn=4, window=4)))
     continuation.clear_cache()
