@@ -75,6 +75,26 @@ def place_in_key(tune_in_c: Tune, key: Key, centre: int = 71) -> Tune:
 GENERATE_TEMPERATURE = 1.2
 
 
+def _centred(t: Tune, centre: int = 71) -> Tune:
+    """`t` moved by whole octaves so that its median pitch sits nearest `centre` (B4).
+
+    The tonic-trained RNN writes in C; moved to G by the shortest way (down a fourth)
+    a tune sat in the fiddle's bottom octave.
+
+    >>> low = Tune.from_bars([[(55, 2), (59, 2)]], key=Key("G"))
+    >>> [n.pitch for n in _centred(low).bars[0].notes], _centred(low).key
+    ([67, 71], Key(tonic='G', mode='major'))
+    """
+    pitches = sorted(n.pitch for b in t.bars for n in b.notes if n.pitch is not None)
+    if not pitches:
+        return t
+    med = pitches[len(pitches) // 2]
+    shift = min((-12, 0, 12), key=lambda s: (abs(med + s - centre), abs(s)))
+    if pitches[0] + shift < 36 or pitches[-1] + shift > 96:
+        return t
+    return t.transpose(shift) if shift else t
+
+
 def rnn_tunes(meter, key: Key, bars: int, candidates: int = 4, seed: int | None = 0, *,
               temperature: float = 1.0, top_p: float = 1.0) -> list[Tune]:
     """`candidates` distinct tunes of `bars` full bars written by the attention-RNN from a prefix.
@@ -92,7 +112,7 @@ def rnn_tunes(meter, key: Key, bars: int, candidates: int = 4, seed: int | None 
         s = None if seed is None else seed + 7919 * attempt
         made = sample_tunes(tuple(meter), key, bars, k + 1 if attempt == 0 else k * EXTRA, seed=s,
                             temperature=temperature * GENERATE_TEMPERATURE, top_p=top_p)
-        out = distinct(out + [t.with_(title="Generated") for t in made], k)
+        out = distinct(out + [_centred(t).with_(title="Generated") for t in made], k)
         if len(out) == k:
             break
     return out
