@@ -95,3 +95,19 @@ def check_writable(folder: Path) -> str | None:
         if not getattr(e, "filename", None):
             e.filename = str(folder)
         return home_problem(e) or f"cannot write to {folder}: {e.strerror or e}"
+
+
+def log_traceback(label: str) -> str:
+    """Append the traceback being handled to data_dir()/errors.log under `label`; the
+    log's path, or '' if it cannot be written (an internal error is still one line)."""
+    import time
+    import traceback
+    log = data_dir() / "errors.log"
+    try:
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {label}\n")
+            f.write(traceback.format_exc())
+        return str(log)
+    except OSError:
+        return ""

@@ -137,22 +137,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _log_internal(name: str) -> str:
-    """Append the current traceback to errors.log; its path (or '' if it cannot be written)."""
-    import time
-    import traceback
-    from st4rt_repl import paths
-    log = paths.data_dir() / "errors.log"
-    try:
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} st4rt {name}\n")
-            f.write(traceback.format_exc())
-        return str(log)
-    except OSError:
-        return ""
-
-
 def run_subcommand(name: str, argv: list[str]) -> int:
     """Parse and run one subcommand; every failure is one line and an exit code."""
     from st4rt_repl import paths
@@ -179,7 +163,7 @@ def run_subcommand(name: str, argv: list[str]) -> int:
         print(fail_line(name, home or f"{where}{e.strerror or e}"), file=sys.stderr)
         return EXIT_USER
     except Exception as e:   # a bug: one line here, the traceback in the log
-        log = _log_internal(name)
+        log = paths.log_traceback(f"st4rt {name}")
         print(fail_line(name, f"internal error: {type(e).__name__}: {e}"
                         + (f" (details in {log})" if log else "")), file=sys.stderr)
         return EXIT_INTERNAL

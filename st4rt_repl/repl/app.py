@@ -223,15 +223,7 @@ class Repl:
                                  else "cancelled (nothing changed)", "yellow"))
             raise
         except Exception as e:   # a bug: one line here, the traceback in the log
-            import traceback
-            log = paths.data_dir() / "errors.log"
-            try:
-                log.parent.mkdir(parents=True, exist_ok=True)
-                with open(log, "a", encoding="utf-8") as f:
-                    f.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {intent.to_json()}\n")
-                    f.write(traceback.format_exc())
-            except OSError:
-                pass
+            log = paths.log_traceback(intent.to_json())
             self.error(f"internal error in {intent.name}: {type(e).__name__}: {e} "
                        f"(details in {log})", where)
             return False
