@@ -316,6 +316,10 @@ def test_ctrl_c_cancels_the_turn_not_the_program(home, kesh):
         term.type(PASTE)
         assert term.wait_for(r"primer: The Kesh"), term.out
         assert term.wait_for(r"st4rt> ")
+        term.type("continue 1 bar\r")           # the models are loaded (warm-up done)
+        assert term.wait_for(r"candidates \(continue 1 bar"), term.out
+        term.type("reject\r")
+        assert term.wait_for(r"st4rt> ")
         # 256 bars x 16 candidates: seconds of sampling on any machine (a long load of
         # an ABC file was not: the reader takes well under a second for 6,000 bars)
         term.type("continue 256 bars with 16 candidates\r")
