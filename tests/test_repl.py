@@ -241,6 +241,10 @@ class Terminal:
     def __init__(self, home, *argv):
         self.pid, self.fd = pty.fork()
         if self.pid == 0:
+            # a terminal's program starts with Ctrl-C live, whatever the test runner's
+            # process (or a test before this one) did with SIGINT
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
             os.execve(ST4RT, [ST4RT, *argv], env(home) | {"PROMPT_TOOLKIT_NO_CPR": "0"})
         # a real terminal has a size (rows, columns): prompt_toolkit lays out the toolbar in it
         fcntl.ioctl(self.fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 110, 0, 0))
