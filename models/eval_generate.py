@@ -86,6 +86,17 @@ def real_tunes(data: str | None) -> list:
     return [t for t in heard if tuple(t.meter) in METERS and t.bars]
 
 
+def load_real(name: str, data: str | None) -> list | None:
+    """`real_tunes(data)` for `st4rt eval NAME`, or None after saying why in one line."""
+    from st4rt_repl.corpus.views import CorpusMissing
+    from st4rt_repl.tune import TuneError
+    try:
+        return real_tunes(data)
+    except (CorpusMissing, TuneError, FileNotFoundError) as e:
+        print(f"st4rt eval {name}: {e}", file=sys.stderr)
+        return None
+
+
 def draw_conditions(real: list, n: int, bars: int, seed: int):
     """(indices of the n drawn real tunes, their openings, the rest of the real set)."""
     order = [int(i) for i in np.random.default_rng(seed).permutation(len(real))]
@@ -285,12 +296,8 @@ def main(argv=None) -> int:
     if args.n < 2 or args.bars < 1:
         print("st4rt eval generate: --n must be at least 2 and --bars at least 1", file=sys.stderr)
         return 2
-    from st4rt_repl.corpus.views import CorpusMissing
-    from st4rt_repl.tune import TuneError
-    try:
-        real = real_tunes(args.data)
-    except (CorpusMissing, TuneError, FileNotFoundError) as e:
-        print(f"st4rt eval generate: {e}", file=sys.stderr)
+    real = load_real("generate", args.data)
+    if real is None:
         return 2
     if len(real) <= args.n:
         print(f"st4rt eval generate: only {len(real)} real tunes in the common meters; "

@@ -23,7 +23,7 @@ import time
 import numpy as np
 
 from st4rt_repl.models import realism
-from st4rt_repl.models.eval_generate import METERS, _mean_runs, real_tunes
+from st4rt_repl.models.eval_generate import METERS, _mean_runs, load_real
 from st4rt_repl.models.eval_vary import junction_leap_rate, overlaps
 
 FEATURES = realism.FEATURES
@@ -77,16 +77,12 @@ def main(argv=None) -> int:
     args = parse_args(list(argv or []))
     import torch
     torch.set_num_threads(1)
-    from st4rt_repl.corpus.views import CorpusMissing
-    from st4rt_repl.tune import TuneError
     if args.n < 1 or args.steps < 1 or args.candidates < 1:
         print("st4rt eval interpolate: --n, --steps and --candidates must be at least 1",
               file=sys.stderr)
         return 2
-    try:
-        real = real_tunes(args.data)
-    except (CorpusMissing, TuneError, FileNotFoundError) as e:
-        print(f"st4rt eval interpolate: {e}", file=sys.stderr)
+    real = load_real("interpolate", args.data)
+    if real is None:
         return 2
     runs = [evaluate(real, n=args.n, steps=args.steps, candidates=args.candidates,
                      seed=args.seed + 101 * r) for r in range(max(1, args.repeats))]

@@ -30,7 +30,7 @@ from fractions import Fraction
 import numpy as np
 
 from st4rt_repl.models import realism
-from st4rt_repl.models.eval_generate import METERS, real_tunes
+from st4rt_repl.models.eval_generate import METERS, load_real
 
 FEATURES = realism.FEATURES
 
@@ -168,16 +168,12 @@ def main(argv=None) -> int:
     args = parse_args(list(argv or []))
     import torch
     torch.set_num_threads(1)
-    from st4rt_repl.corpus.views import CorpusMissing
-    from st4rt_repl.tune import TuneError
     if args.n < 1 or args.bar < 2 or args.candidates < 1:
         print("st4rt eval vary: --n and --candidates must be at least 1, --bar at least 2",
               file=sys.stderr)
         return 2
-    try:
-        real = real_tunes(args.data)
-    except (CorpusMissing, TuneError, FileNotFoundError) as e:
-        print(f"st4rt eval vary: {e}", file=sys.stderr)
+    real = load_real("vary", args.data)
+    if real is None:
         return 2
     from st4rt_repl.models.eval_generate import _mean_runs
     runs = [evaluate(real, n=args.n, k=args.bar, candidates=args.candidates, amount=args.amount,
