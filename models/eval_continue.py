@@ -117,8 +117,7 @@ def closes_part(new: list[Bar]) -> bool:
 
 def _flat(bars: list[Bar], like: Tune) -> Tune:
     """The bars as a plain tune (form stripped): what realism compares."""
-    plain = tuple(Bar(b.notes, b.meter, b.key) for b in bars)
-    return Tune(plain, like.bars[-1].meter, like.key, pickup=False)
+    return Tune(tuple(b.plain() for b in bars), like.bars[-1].meter, like.key, pickup=False)
 
 
 def _distinct_first(cands: list[list[Bar]], k: int) -> list[list[Bar]]:

@@ -31,6 +31,7 @@ bench/compare_abc2midi.py), at a few ms a tune (music21's parse alone: ~50-100 m
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from fractions import Fraction
 from pathlib import Path
 
@@ -782,11 +783,8 @@ def written_bars(features: list[_Feature], meter: Meter | None, key: Key) -> tup
         m = bar_meter or (4, 4)
         k = bar_key if bar_key != key else None
         made = _cut(notes, chords, m if meter is not None else None, k)
-        made[0] = Bar(made[0].notes, made[0].meter, made[0].key, repeat_start=form["repeat_start"],
-                      ending=form["ending"], part=form["part"], chords=made[0].chords)
-        last = made[-1]
-        made[-1] = Bar(last.notes, last.meter, last.key, barline, last.repeat_start,
-                       last.ending, last.part, last.chords)
+        made[0] = replace(made[0], **form)
+        made[-1] = replace(made[-1], barline=barline)
         bars.extend(made)
         notes, chords, pos = [], [], Fraction(0)
         form = {"repeat_start": False, "ending": "", "part": ""}
@@ -806,8 +804,7 @@ def written_bars(features: list[_Feature], meter: Meter | None, key: Key) -> tup
                 # a barline with no notes since the last: the stronger one stands
                 written = "|]" if f.letter == "|]" else _BARLINE[kind]
                 if _STRENGTH[written] > _STRENGTH[bars[-1].barline]:
-                    bars[-1] = Bar(*(getattr(bars[-1], n) for n in Bar.__slots__[:3]), written,
-                                   *(getattr(bars[-1], n) for n in Bar.__slots__[4:]))
+                    bars[-1] = replace(bars[-1], barline=written)
             if kind in (BAR_REP, DOUBLE_REP):
                 form["repeat_start"] = True
         elif k == ENDING:
@@ -826,8 +823,7 @@ def written_bars(features: list[_Feature], meter: Meter | None, key: Key) -> tup
             cur_key = f.key
     close("|")
     if meter is None:       # M:none: every bar in a meter of its own length
-        bars = [Bar(b.notes, meter_for_length(b.duration, 8) or (4, 4), *(getattr(b, n) for n in Bar.__slots__[2:]))
-                for b in bars]
+        bars = [replace(b, meter=meter_for_length(b.duration, 8) or (4, 4)) for b in bars]
     pickup = len(bars) > 1 and bars[0].duration < bars[0].expected
     return bars, pickup
 
