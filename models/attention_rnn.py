@@ -196,6 +196,10 @@ class RNNConfig:
     lookback: bool = True
     dropout: float = 0.2
     tokenizer: int = 1      # token layout: 1 = melody (played, two steps a note), 2 = written
+    # v2: the rest of a bar cut short (a part's pickup) joins that bar for lookback and
+    # attention's bars-ago, so bar k of the B part sits 8 bars after bar k of an 8-bar A
+    # part (without it, every part's pickup shifted the lags by one bar).
+    aligned: bool = False
 
     @property
     def attention(self) -> bool:
@@ -493,9 +497,9 @@ class WrittenTracker:
     __slots__ = ("meter", "bar_len", "pos", "phase", "key", "mode", "bar_index", "bars", "current",
                  "last_pitch", "tied_pitch", "n", "_pickup", "sec_bar", "sec_n", "end_base",
                  "explicit_open", "open_at", "in_ending", "need_ending2", "bar_start", "parts_used",
-                 "pitched", "prev_len", "short", "last_end", "ended")
+                 "pitched", "prev_len", "short", "last_end", "ended", "aligned", "lb_index")
 
-    def __init__(self, pickup_ticks: int = 0):
+    def __init__(self, pickup_ticks: int = 0, aligned: bool = False):
         from st4rt_repl.tokenizers.written import VOCAB as V2
         self.meter, self.bar_len = V2.stoi["M:4/4"], 96
         self.pos, self.phase = 0, BETWEEN
@@ -516,6 +520,8 @@ class WrittenTracker:
         self.short = False                   # the current bar is marked partial
         self.last_end = ""                   # the last section end written: ":|", "||", "|]"
         self.ended = False                   # the bar before this one ended a section
+        self.aligned = aligned               # see RNNConfig.aligned
+        self.lb_index = 0                    # bar count for lookback and bars-ago
 
     @property
     def rem(self) -> int:
@@ -560,6 +566,7 @@ class WrittenTracker:
             # a partial bar at a section's start is its pickup: it does not count as a bar there
             pickup_bar = (self.short or (self.bar_index == 0 and self._pickup > 0)) and self.sec_bar == 0
             self.bar_index += 1
+            self.lb_index += 1
             self.prev_len = self.pos if self.pos < self.bar_len else 0
             self.pos, self.phase, self.bar_start, self.short = 0, BETWEEN, (), False
             if self.tied_pitch is None:
@@ -579,6 +586,9 @@ class WrittenTracker:
             self.bar_start += (tok,)
             if self.prev_len:
                 self.pos = self.prev_len
+                if self.aligned and self.bars:     # one bar again, for lookback: the cut bar and its rest
+                    self.current = {**self.current, **self.bars.pop()}
+                    self.lb_index -= 1
         elif V2.is_extra(tok):
             self.pos += tok - V2.first_extra + 1
         elif tok == V2.tie:
@@ -620,7 +630,7 @@ class WrittenTracker:
     def features(self, tok: int) -> list[int]:
         """Model inputs for `tok`, the token just pushed."""
         return [int(tok), min(self.pos, MAX_TICKS), min(max(self.rem, 0), MAX_TICKS), self.meter,
-                self.key, self.mode, self.bar_index, min(self.sec_bar, SEC_BARS - 1),
+                self.key, self.mode, self.lb_index, min(self.sec_bar, SEC_BARS - 1),
                 min(self.sec_n, SEC_COUNT - 1)] + self.lookback()
 
 
@@ -642,9 +652,9 @@ def written_pickup_ticks(ids) -> int:
     return t
 
 
-def featurize_written(ids) -> np.ndarray:
+def featurize_written(ids, aligned: bool = False) -> np.ndarray:
     """(T, 9 + len(LAGS)) int array of v2 model inputs for a whole token sequence."""
-    tr = WrittenTracker(written_pickup_ticks(ids))
+    tr = WrittenTracker(written_pickup_ticks(ids), aligned)
     out = np.zeros((len(ids), 9 + len(LAGS)), dtype=np.int16)
     for t, tok in enumerate(ids):
         tr.push(tok)
@@ -652,6 +662,8 @@ def featurize_written(ids) -> np.ndarray:
     return out
 
 
-def featurizer(version: int):
-    """The featurize function of a tokenizer version."""
-    return featurize if version == 1 else featurize_written
+def featurizer(version: int, aligned: bool = False):
+    """The featurize function of a tokenizer version (v2: with `RNNConfig.aligned` bars or not)."""
+    if version == 1:
+        return featurize
+    return lambda ids: featurize_written(ids, aligned)

@@ -59,6 +59,8 @@ def load(path: str | Path | None = None):
         except CheckpointVersionError as e:
             raise NotAvailable(f"continue: {e}") from None
         model._st4rt_temperature_scale = float(ck.get("temperature_scale", 1.0))
+        if "rhythm_scale" in ck:
+            model._st4rt_rhythm_scale = float(ck["rhythm_scale"])
         _CACHE[key] = (model, ck)
     return _CACHE[key]
 
@@ -125,12 +127,14 @@ def _assemble(primer: Tune, new_ids, open_bar: bool, shift: int) -> Tune:
 _PRIMER: dict = {}
 
 
-def _primer_features(ids):
-    """(tracker after the primer, last feature row, the rows as a (1, T, F) tensor); kept per primer."""
+def _primer_features(ids, aligned: bool):
+    """(tracker after the primer, last feature row, the rows as a (1, T, F) tensor); kept per primer.
+
+    `aligned` is the model's `RNNConfig.aligned` (how it counts bars)."""
     from st4rt_repl.models.attention_rnn import WrittenTracker, written_pickup_ticks
-    key = tuple(ids)
+    key = (aligned, tuple(ids))
     if _PRIMER.get("key") != key:
-        tr = WrittenTracker(written_pickup_ticks(ids))
+        tr = WrittenTracker(written_pickup_ticks(ids), aligned)
         feats = []
         for t in ids:
             tr.push(t)
@@ -188,6 +192,16 @@ def _masks(grammar, rows: _Rows, part_mask):
     return torch.stack(ms)
 
 
+@functools.lru_cache(maxsize=1)
+def _length_groups() -> torch.Tensor:
+    """Per v2 token: its note length's index for notes and rests, a group of its own otherwise."""
+    from st4rt_repl.tokenizers.written import VOCAB
+    g = torch.arange(len(VOCAB)) + VOCAB.n_dur
+    notes = torch.arange(VOCAB.first_note, len(VOCAB))
+    g[notes] = (notes - VOCAB.first_note) % VOCAB.n_dur
+    return g
+
+
 @torch.no_grad()
 def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: float,
               seed: int | None, lo: int, hi: int, open_bar: bool, parts: bool = False,
@@ -195,14 +209,18 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
     """New token lists (and their log-probs at temperature 1) for k rows after primer ids.
 
     `temperature` is the user's; it is multiplied by the checkpoint's calibrated
-    ``temperature_scale`` (chosen on the valid split, see the model card), so 1.0
-    means "as calibrated".
+    scales (chosen on the valid split, see the model card), so 1.0 means "as
+    calibrated": ``temperature_scale`` for the choice of pitch, ``rhythm_scale`` for
+    the choice of note length and of form tokens (the same as the first when absent).
     """
     from st4rt_repl.models.decoding import masked_log_probs, sample, sample_probs
     from st4rt_repl.tokenizers.written import VOCAB
-    temperature = temperature * float(getattr(model, "_st4rt_temperature_scale", 1.0))
+    from st4rt_repl.models.decoding import grouped_log_probs
+    scale = float(getattr(model, "_st4rt_temperature_scale", 1.0))
+    pitch_t = temperature * scale
+    rhythm_t = temperature * float(getattr(model, "_st4rt_rhythm_scale", scale))
     grammar = _grammar(lo, hi, parts)
-    tr0, pad, f = _primer_features(ids)
+    tr0, pad, f = _primer_features(ids, model.cfg.aligned)
     # an open last bar is completed first; after a bar cut short (a part's end in a tune
     # with pickups) comes the rest of it, the new part's pickup: neither counts in n_bars
     cut = not open_bar and tr0.prev_len > 0
@@ -221,10 +239,15 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
         if done_t is not None:      # finished rows only write padding
             mask = torch.where(done_t[:, None], pad_only, mask)
         lp = masked_log_probs(logits, mask)
-        if temperature == 1.0:      # the usual case: reuse the log-probs just computed
+        if pitch_t < 1e-6:
+            toks = sample(logits, mask, temperature=0)
+        elif rhythm_t != pitch_t:
+            toks = sample_probs(grouped_log_probs(logits, mask, _length_groups(), rhythm_t, pitch_t).exp(),
+                                top_p=top_p, generator=gen)
+        elif pitch_t == 1.0:      # reuse the log-probs just computed
             toks = sample_probs(lp.exp(), top_p=top_p, generator=gen)
         else:
-            toks = sample(logits, mask, temperature=temperature, top_p=top_p, generator=gen)
+            toks = sample(logits, mask, temperature=pitch_t, top_p=top_p, generator=gen)
         gained = lp.gather(1, toks[:, None])[:, 0]
         score = score + (gained if done_t is None else gained.masked_fill(done_t, 0.0))
         feats = []

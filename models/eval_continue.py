@@ -133,8 +133,15 @@ def _distinct_first(cands: list[list[Bar]], k: int) -> list[list[Bar]]:
 
 
 # ----- the models as "primer -> lists of new bars" ------------------------------------------
-def rnn_sampler(path: Path, **kw):
+def rnn_sampler(path: Path, scales: tuple = (None, None), **kw):
+    """`scales` (pitch, rhythm) replace the checkpoint's calibrated temperature scales
+    (to calibrate them on the valid split); None keeps the stored one."""
     from st4rt_repl.models import continuation as C
+    model, _ = C.load(path)
+    if scales[0] is not None:
+        model._st4rt_temperature_scale = scales[0]
+    if scales[1] is not None:
+        model._st4rt_rhythm_scale = scales[1]
 
     def run(primer: Tune, k: int, seed: int) -> list[Tune]:
         return C.continue_tune(primer, NEW_BARS, candidates=k, seed=seed, checkpoint=path, **kw)
@@ -160,7 +167,7 @@ def ngram_sampler(model, top_p: float = 0.95):
         ids, open_bar = C._primer_ids(moved)
         lo, hi = pitch_range([n.pitch for b in moved.bars for n in b.notes])
         grammar = C._grammar(lo, hi, C._uses_parts(base))
-        tr0 = C._primer_features(ids)[0]
+        tr0 = C._primer_features(ids, False)[0]
         cut = not open_bar and tr0.prev_len > 0
         rows = C._Rows(tr0, k, NEW_BARS + (1 if open_bar or cut else 0), open_bar or cut)
         ctx = [list(ids) for _ in range(k)]
@@ -258,11 +265,10 @@ def nll_report(paths: dict, ngram_model, test_seqs) -> dict:
     """Bits per note on the test split's v2 tokens for each RNN checkpoint and the n-gram."""
     from st4rt_repl.models.attention_rnn import load_checkpoint
     from st4rt_repl.models.train_rnn import evaluate, prepare
-    data = prepare(test_seqs, 2)
     out = {}
     for name, p in paths.items():
         model, _ = load_checkpoint(p, expect=2)
-        out[name] = round(evaluate(model, data)["nll_per_note"], 4)
+        out[name] = round(evaluate(model, prepare(test_seqs, 2, model.cfg.aligned))["nll_per_note"], 4)
     out["ngram"] = round(ngram_model.evaluate(test_seqs)["nll_per_note"], 4)
     out["rnn_vs_ngram"] = round(out.get("rnn", math.nan) / out["ngram"], 4)
     return out
@@ -281,6 +287,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="valid: to choose sampling settings without looking at test")
     p.add_argument("--top-p", type=float, default=0.95, help="nucleus of every sampler")
     p.add_argument("--temperature", type=float, default=1.0, help="temperature of the RNNs")
+    p.add_argument("--pitch-scale", type=float, help="replace the RNNs' calibrated pitch temperature scale")
+    p.add_argument("--rhythm-scale", type=float, help="replace the RNNs' calibrated rhythm temperature scale")
     p.add_argument("--threads", type=int, default=1)
     return p
 
@@ -292,7 +300,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from st4rt_repl import paths
     from st4rt_repl.corpus import views
-    from st4rt_repl.models import ngram
+    from st4rt_repl.models import continuation as C, ngram
     from st4rt_repl.tokenizers import written
     root = args.corpus or paths.corpus_dir()
     for need in (args.rnn, args.noattn):
@@ -311,10 +319,14 @@ def main(argv=None) -> int:
     stamp = f"v2.{written.LAYOUT_REVISION}.{len(train)}.{len(valid)}"
     ng, info = ngram.tuned(train, valid, Path(root) / "runs" / "ngram_v2.json", stamp=stamp, version=2)
     kw = {"top_p": args.top_p, "temperature": args.temperature}
-    samplers = {"rnn": rnn_sampler(args.rnn, **kw), "noattn": rnn_sampler(args.noattn, **kw),
+    scales = (args.pitch_scale, args.rhythm_scale)
+    samplers = {"rnn": rnn_sampler(args.rnn, scales, **kw), "noattn": rnn_sampler(args.noattn, scales, **kw),
                 "ngram": ngram_sampler(ng, top_p=args.top_p)}
     rng = np.random.default_rng(args.seed)
     result = {"split": args.split, "k": K, "new_bars": NEW_BARS, "seed": args.seed, **kw,
+              "scales": {name: {"pitch": m._st4rt_temperature_scale,
+                                "rhythm": getattr(m, "_st4rt_rhythm_scale", m._st4rt_temperature_scale)}
+                         for name, m in (("rnn", C.load(args.rnn)[0]), ("noattn", C.load(args.noattn)[0]))},
               "ngram": {"order": info["order"], "mult": info["mult"]}}
     for kind in ("after_part", "mid_part"):
         turns = cuts(tunes, kind)

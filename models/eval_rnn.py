@@ -110,7 +110,7 @@ def main(argv=None) -> int:
     if not seqs:
         print("st4rt eval rnn: no tunes to evaluate", file=sys.stderr)
         return 2
-    res = evaluate(model, prepare(seqs, version))
+    res = evaluate(model, prepare(seqs, version, model.cfg.aligned))
     out = {"nll_per_note": res["nll_per_note"], "accuracy": res["accuracy"]}
     if not args.no_ngram:
         from st4rt_repl.corpus import views
@@ -128,7 +128,7 @@ def main(argv=None) -> int:
     if args.noattn.exists():
         m2, ck2 = load_checkpoint(args.noattn, expect=version)
         t2 = ck2.get("transpose") == "tonic"
-        r2 = evaluate(m2, prepare(seqs if t2 == tonic else seqs_for(t2), version))
+        r2 = evaluate(m2, prepare(seqs if t2 == tonic else seqs_for(t2), version, m2.cfg.aligned))
         out["no_attention"] = {"nll_per_note": r2["nll_per_note"], "accuracy": r2["accuracy"]}
     if "ngram" in out:
         out["ratio_to_ngram"] = out["nll_per_note"] / out["ngram"]["nll_per_note"]

@@ -47,9 +47,9 @@ def vocab_size(version: int) -> int:
     return len(melody.VOCAB) if version == 1 else len(written.VOCAB)
 
 
-def prepare(seqs, version: int = 1) -> list[tuple[np.ndarray, np.ndarray, int]]:
-    """(features, ids, prefix length) per tune."""
-    feat = featurizer(version)
+def prepare(seqs, version: int = 1, aligned: bool = False) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """(features, ids, prefix length) per tune (`aligned`: see `RNNConfig.aligned`)."""
+    feat = featurizer(version, aligned)
     plen = melody.prefix_length if version == 1 else written.prefix_length
     return [(feat(s), np.asarray(s, dtype=np.int64), plen(list(s[:64]))) for s in seqs]
 
@@ -128,8 +128,8 @@ def evaluate(model, data, batch_tokens: int = 8192) -> dict:
 def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3,
           batch_tokens: int = 8192, max_len: int = 512, epochs: int = 30,
           max_minutes: float = 1e9, max_steps: int = 0, patience: int = 3, eval_every: int = 0, seed: int = 0,
-          clip: float = 1.0, resume: bool = True, progress: bool = True, log=None,
-          extra: dict | None = None) -> dict:
+          clip: float = 1.0, resume: bool = True, reset_best: bool = False, progress: bool = True,
+          log=None, extra: dict | None = None) -> dict:
     """Train and keep the best checkpoint (by valid bits/note) at `out`; returns its metrics."""
     log = log or (lambda msg: print(msg, flush=True))
     world = int(os.environ.get("WORLD_SIZE", "1"))
@@ -141,8 +141,8 @@ def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3
     torch.manual_seed(seed)
     model = AttentionRNN(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
-    train_data = prepare(train_seqs[rank::world], cfg.tokenizer)
-    valid_data = prepare(valid_seqs, cfg.tokenizer) if rank == 0 else []
+    train_data = prepare(train_seqs[rank::world], cfg.tokenizer, cfg.aligned)
+    valid_data = prepare(valid_seqs, cfg.tokenizer, cfg.aligned) if rank == 0 else []
     out = Path(out)
     state_path = out.with_suffix(".state.pt")
     start_epoch, step, best, bad, history = 0, 0, float("inf"), 0, []
@@ -152,8 +152,12 @@ def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3
         opt.load_state_dict(st["opt"])
         start_epoch, step, best, bad = st["epoch"], st["step"], st["best"], st["bad"]
         history = list(st.get("history", []))
+        if reset_best:         # the inputs changed (e.g. --aligned): the old best is not comparable
+            best, bad = float("inf"), 0
+        for group in opt.param_groups:     # --lr on a resumed run: go on at that rate (fine-tuning)
+            group["lr"] = lr
         if rank == 0:
-            log(f"resuming from {state_path} at epoch {start_epoch}, step {step}, best {best:.4f}")
+            log(f"resuming from {state_path} at epoch {start_epoch}, step {step}, best {best:.4f}, lr {lr:g}")
     net = model
     if world > 1:
         net = torch.nn.parallel.DistributedDataParallel(model)
@@ -245,6 +249,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=256, help="attention window in steps")
     p.add_argument("--no-attention", action="store_true")
     p.add_argument("--no-lookback", action="store_true")
+    p.add_argument("--unaligned", action="store_true",
+                   help="v2: count a part's pickup as a bar of its own (round-2 checkpoints; see RNNConfig.aligned)")
+    p.add_argument("--reset-best", action="store_true",
+                   help="on resume, forget the best valid figure (after changing the inputs)")
     p.add_argument("--dropout", type=float, default=0.2)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--batch-tokens", type=int, default=8192)
@@ -284,13 +292,13 @@ def main(argv=None) -> int:
         train_seqs = [train_seqs[i] for i in pick]
     cfg = RNNConfig(hidden=args.hidden, emb=args.emb, window=0 if args.no_attention else args.window,
                     lookback=not args.no_lookback, dropout=args.dropout, tokenizer=args.tokenizer,
-                    vocab=vocab_size(args.tokenizer))
+                    vocab=vocab_size(args.tokenizer), aligned=args.tokenizer == 2 and not args.unaligned)
     info = {"transpose": args.transpose, "argv": " ".join(argv or sys.argv[1:]),
             "train_tunes": len(train_seqs), "valid_tunes": len(valid_seqs)}
     res = train(cfg, train_seqs, valid_seqs, out=out, lr=args.lr, batch_tokens=args.batch_tokens,
                 max_len=args.max_len, epochs=args.epochs, max_minutes=args.max_minutes,
                 max_steps=args.max_steps, patience=args.patience, eval_every=args.eval_every, seed=args.seed,
-                resume=not args.fresh, extra={"transpose": args.transpose, "train_info": str(info)})
+                resume=not args.fresh, reset_best=args.reset_best, extra={"transpose": args.transpose, "train_info": str(info)})
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"best valid {res['best_nll_per_note']:.4f} bits/note -> {out}")
     if torch.distributed.is_available() and torch.distributed.is_initialized():

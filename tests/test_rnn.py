@@ -390,3 +390,56 @@ def test_new_part_after_a_labelled_part_is_labelled_b_once(random_ckpt):
         new = out.bars[len(labelled.bars):]
         assert [b.part for b in new] == ["B"] + [""] * 5
         assert new[0].repeat_start and new[-1].barline == ":|"
+
+
+def _lag4_hits(ids, aligned: bool) -> tuple[int, int]:
+    """(notes of the B part that lag-4 lookback foresees, notes in its bars 1-3)."""
+    f = featurize_written(ids, aligned)
+    lag4 = 9 + 2                                       # columns: 9 features, then lags 1, 2, 4, 8
+    b_start = [i for i, t in enumerate(ids) if t == V2.repeat_start][1]
+    b_bar1 = [i for i, t in enumerate(ids) if i > b_start and t == V2.bar][0]
+    notes = [i for i in range(b_bar1 + 1, len(ids)) if V2.is_note(ids[i])]
+    hits = sum(int(f[i - 1][lag4]) == ids[i] for i in notes[:9])
+    return hits, len(notes[:9])
+
+
+def test_aligned_lookback_puts_the_b_part_beside_the_a_part():
+    """A jig-like pair of parts with pickups, B's bars 1-3 copying A's: lookback by 4
+    bars finds each note of B in A once the part's pickup joins the bar it completes
+    (RNNConfig.aligned); counted as a bar of its own, it looks one bar off."""
+    from st4rt_repl.formats.abc_in import read_abc_text
+    t = read_abc_text("X:1\nT:t\nM:2/4\nL:1/8\nK:D\n"
+                      "|: A | d2 fd | e2 ce | d2 fd | e2 d :|\n"
+                      "|: f | d2 fd | e2 ce | d2 fd | e2 d :|\n").tune
+    ids = written.encode(t)
+    assert V2.short in ids
+    assert _lag4_hits(ids, aligned=True) == (9, 9)
+    assert _lag4_hits(ids, aligned=False) == (0, 9)
+
+
+def test_rhythm_temperature_keeps_the_length_distribution():
+    """grouped_log_probs at group temperature 1: the total per note length is the model's own,
+    whatever the temperature of the pitch within it."""
+    from st4rt_repl.models.continuation import _length_groups
+    from st4rt_repl.models.decoding import grouped_log_probs
+    g = torch.Generator().manual_seed(3)
+    logits = torch.randn(2, len(V2), generator=g) * 3
+    mask = torch.rand(2, len(V2), generator=g) > 0.3
+    groups = _length_groups()
+    plain = torch.log_softmax(logits.masked_fill(~mask, float("-inf")), -1).exp()
+    n = int(groups.max()) + 1
+    for t in (0.3, 0.7, 1.6):
+        p = grouped_log_probs(logits, mask, groups, 1.0, t).exp()
+        assert torch.allclose(torch.zeros(2, n).index_add_(1, groups, p),
+                              torch.zeros(2, n).index_add_(1, groups, plain), atol=1e-5)
+        assert not torch.allclose(p, plain, atol=1e-3)          # the pitch choice did change
+        assert float(p[~mask].sum()) == 0.0
+
+
+def test_checkpoint_rhythm_scale_is_read(tmp_path):
+    p = tmp_path / "r.pt"
+    save_checkpoint(p, AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=16, tokenizer=2,
+                                              vocab=len(V2))), temperature_scale=0.6, rhythm_scale=0.9)
+    continuation.clear_cache()
+    model, _ = continuation.load(p)
+    assert (model._st4rt_temperature_scale, model._st4rt_rhythm_scale) == (0.6, 0.9)
