@@ -192,16 +192,6 @@ def _masks(grammar, rows: _Rows, part_mask):
     return torch.stack(ms)
 
 
-@functools.lru_cache(maxsize=1)
-def _length_groups() -> torch.Tensor:
-    """Per v2 token: its note length's index for notes and rests, a group of its own otherwise."""
-    from st4rt_repl.tokenizers.written import VOCAB
-    g = torch.arange(len(VOCAB)) + VOCAB.n_dur
-    notes = torch.arange(VOCAB.first_note, len(VOCAB))
-    g[notes] = (notes - VOCAB.first_note) % VOCAB.n_dur
-    return g
-
-
 @torch.no_grad()
 def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: float,
               seed: int | None, lo: int, hi: int, open_bar: bool, parts: bool = False,
@@ -215,7 +205,7 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
     """
     from st4rt_repl.models.decoding import masked_log_probs, sample, sample_probs
     from st4rt_repl.tokenizers.written import VOCAB
-    from st4rt_repl.models.decoding import grouped_log_probs
+    from st4rt_repl.models.decoding import rhythm_pitch_probs
     scale = float(getattr(model, "_st4rt_temperature_scale", 1.0))
     pitch_t = temperature * scale
     rhythm_t = temperature * float(getattr(model, "_st4rt_rhythm_scale", scale))
@@ -242,8 +232,8 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
         if pitch_t < 1e-6:
             toks = sample(logits, mask, temperature=0)
         elif rhythm_t != pitch_t:
-            toks = sample_probs(grouped_log_probs(logits, mask, _length_groups(), rhythm_t, pitch_t).exp(),
-                                top_p=top_p, generator=gen)
+            p = rhythm_pitch_probs(logits, mask, VOCAB.first_note, VOCAB.n_dur, rhythm_t, pitch_t)
+            toks = sample_probs(p, top_p=top_p, generator=gen)
         elif pitch_t == 1.0:      # reuse the log-probs just computed
             toks = sample_probs(lp.exp(), top_p=top_p, generator=gen)
         else:

@@ -161,37 +161,44 @@ def masked_log_probs(logits: torch.Tensor, mask: torch.Tensor, temperature: floa
     return torch.log_softmax((logits / max(temperature, 1e-6)).masked_fill(~mask, float("-inf")), -1)
 
 
-def grouped_log_probs(logits: torch.Tensor, mask: torch.Tensor, groups: torch.Tensor,
-                      group_temperature: float, within_temperature: float) -> torch.Tensor:
-    """Masked log-probs with one temperature for the choice of group and another within it.
+def rhythm_pitch_log_probs(logits: torch.Tensor, mask: torch.Tensor, first_note: int, n_lengths: int,
+                           rhythm_temperature: float, pitch_temperature: float) -> torch.Tensor:
+    """Masked log-probs with one temperature for the note length and another for the pitch.
 
-    p(token) = p(group) * p(token | group): the group's total is tempered by
-    `group_temperature`, the choice inside it by `within_temperature`.  With groups =
-    note lengths this sharpens the choice of pitch while the rhythm keeps the
-    distribution the model learned (one temperature for both made the rhythm too even).
+    Tokens from `first_note` on are notes laid out pitch-major (``first_note + pitch
+    row * n_lengths + length``), as in tokenizer v2; the others (form tokens) count as
+    lengths of their own.  p(token) = p(length) * p(pitch | length): the first factor
+    is tempered by `rhythm_temperature`, the second by `pitch_temperature`.  Keeping the
+    rhythm near the model's own distribution while the pitch is sharpened avoids the
+    even, eighth-note-heavy rhythm that one low temperature for both gave.
 
-    >>> lg = torch.tensor([[0.0, 0.0, 1.0, 1.0]])
-    >>> mk = torch.ones(1, 4, dtype=torch.bool)
-    >>> lp = grouped_log_probs(lg, mk, torch.tensor([0, 0, 1, 1]), 1.0, 0.5)
-    >>> [round(x, 3) for x in lp.exp()[0].tolist()]      # group totals as at temperature 1
-    [0.134, 0.134, 0.366, 0.366]
-    >>> p = grouped_log_probs(torch.tensor([[0.0, 1.0, 1.0, 1.0]]), mk, torch.tensor([0, 0, 1, 1]), 1.0, 0.5).exp()
-    >>> round(float(p[0, 1] / p[0, 0]), 3), round(float(p[0, :2].sum()), 3)  # e ** (1 / 0.5); group 0 keeps its total
-    (7.389, 0.406)
+    >>> lg = torch.tensor([[0.5, 0.0, 0.0, 1.0, 1.0]])     # a form token, then 2 pitches x 2 lengths
+    >>> mk = torch.ones(1, 5, dtype=torch.bool)
+    >>> p = rhythm_pitch_log_probs(lg, mk, 1, 2, 1.0, 0.5).exp()[0]
+    >>> plain = torch.softmax(lg, -1)[0]
+    >>> [round(float(x), 3) for x in (p[0], p[1] + p[3], plain[1] + plain[3])]   # length totals kept
+    [0.181, 0.409, 0.409]
+    >>> round(float(p[3] / p[1]), 3)                     # e ** (1 / 0.5) within that length
+    7.389
     """
-    lp = torch.log_softmax(logits.masked_fill(~mask, float("-inf")), -1)
-    g = _group_logsumexp(lp, groups)                      # log p(group) of each token
-    within = ((lp - g) / within_temperature).masked_fill(~mask, float("-inf"))
-    within = within - _group_logsumexp(within, groups)   # log p(token | group), tempered
-    out = g / group_temperature + within
-    return torch.log_softmax(out.masked_fill(~mask, float("-inf")), -1)
+    return torch.log(rhythm_pitch_probs(logits, mask, first_note, n_lengths, rhythm_temperature,
+                                        pitch_temperature))
 
 
-def _group_logsumexp(x: torch.Tensor, groups: torch.Tensor) -> torch.Tensor:
-    """log of the sum of exp(x) over each token's group, given back per token (B, V)."""
-    top = x.max(-1, keepdim=True).values
-    total = torch.zeros(x.shape[0], int(groups.max()) + 1, dtype=x.dtype).index_add_(1, groups, (x - top).exp())
-    return (total.log() + top)[:, groups]
+def rhythm_pitch_probs(logits: torch.Tensor, mask: torch.Tensor, first_note: int, n_lengths: int,
+                       rhythm_temperature: float, pitch_temperature: float) -> torch.Tensor:
+    """The probabilities of `rhythm_pitch_log_probs` (the sampler's fast path: no logs
+    of the result, one normalisation at the end; about 0.2 ms a step at batch 8)."""
+    x = logits.masked_fill(~mask, float("-inf"))
+    b = x.shape[0]
+    notes = x[:, first_note:].reshape(b, -1, n_lengths)                 # (B, pitch, length)
+    # clamps: a length with every pitch masked would give -inf - -inf = nan
+    length = torch.logsumexp(notes, 1, keepdim=True).clamp_min(-1e30)   # log mass per length
+    pitch = (notes - length) / pitch_temperature
+    pitch = pitch - torch.logsumexp(pitch, 1, keepdim=True).clamp_min(-1e30)
+    out = torch.cat([x[:, :first_note] / rhythm_temperature,
+                     (length / rhythm_temperature + pitch).reshape(b, -1)], 1)
+    return torch.softmax(out, -1)
 
 
 def sample(logits: torch.Tensor, mask: torch.Tensor, *, temperature: float = 1.0,

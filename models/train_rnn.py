@@ -239,6 +239,18 @@ def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3
     return {"best_nll_per_note": best, "last": last, "history": history, "step": step}
 
 
+def set_temperature_scales(path: Path, pitch: float, rhythm: float) -> None:
+    """Store the sampling calibration in a checkpoint (chosen on the VALID split with
+    ``st4rt eval continue --split valid --pitch-scale P --rhythm-scale R``): the user's
+    temperature is multiplied by `pitch` for the choice of pitch and by `rhythm` for
+    note lengths and form tokens (`continuation._generate`).  Written atomically."""
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    ck["temperature_scale"], ck["rhythm_scale"] = float(pitch), float(rhythm)
+    tmp = Path(str(path) + ".tmp")
+    torch.save(ck, tmp)
+    os.replace(tmp, path)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="st4rt train rnn", description="Train the attention-RNN.")
     p.add_argument("--out", type=Path, help="best checkpoint (default: <corpus>/runs/rnn.pt)")
@@ -268,12 +280,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tokenizer", type=int, choices=[1, 2], default=written.TOKENIZER_VERSION,
                    help="token layout: 2 = written form, one token per note (default); 1 = round 1")
     p.add_argument("--fresh", action="store_true", help="ignore a saved state; start over")
+    p.add_argument("--set-scales", nargs=2, type=float, metavar=("PITCH", "RHYTHM"),
+                   help="do not train: store these temperature scales in the --out checkpoint")
     return p
 
 
 def main(argv=None) -> int:
     """Entry point of ``st4rt train rnn``."""
     args = build_parser().parse_args(argv)
+    if args.set_scales:
+        if not args.out or not args.out.exists():
+            print("st4rt train rnn: --set-scales needs an existing --out checkpoint", file=sys.stderr)
+            return 2
+        set_temperature_scales(args.out, *args.set_scales)
+        return 0
     torch.set_num_threads(args.threads)
     from st4rt_repl import paths
     from st4rt_repl.corpus import views

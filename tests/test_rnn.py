@@ -418,20 +418,21 @@ def test_aligned_lookback_puts_the_b_part_beside_the_a_part():
 
 
 def test_rhythm_temperature_keeps_the_length_distribution():
-    """grouped_log_probs at group temperature 1: the total per note length is the model's own,
-    whatever the temperature of the pitch within it."""
-    from st4rt_repl.models.continuation import _length_groups
-    from st4rt_repl.models.decoding import grouped_log_probs
+    """At rhythm temperature 1 the total per note length is the model's own, whatever
+    the temperature of the pitch within it; masked tokens stay impossible."""
+    from st4rt_repl.models.decoding import rhythm_pitch_log_probs
     g = torch.Generator().manual_seed(3)
     logits = torch.randn(2, len(V2), generator=g) * 3
     mask = torch.rand(2, len(V2), generator=g) > 0.3
-    groups = _length_groups()
-    plain = torch.log_softmax(logits.masked_fill(~mask, float("-inf")), -1).exp()
-    n = int(groups.max()) + 1
+    F, D = V2.first_note, V2.n_dur
+
+    def by_length(p):   # form tokens one by one, then notes summed over pitch per length
+        return torch.cat([p[:, :F], p[:, F:].reshape(2, -1, D).sum(1)], 1)
+
+    plain = torch.softmax(logits.masked_fill(~mask, float("-inf")), -1)
     for t in (0.3, 0.7, 1.6):
-        p = grouped_log_probs(logits, mask, groups, 1.0, t).exp()
-        assert torch.allclose(torch.zeros(2, n).index_add_(1, groups, p),
-                              torch.zeros(2, n).index_add_(1, groups, plain), atol=1e-5)
+        p = rhythm_pitch_log_probs(logits, mask, F, D, 1.0, t).exp()
+        assert torch.allclose(by_length(p), by_length(plain), atol=1e-5)
         assert not torch.allclose(p, plain, atol=1e-3)          # the pitch choice did change
         assert float(p[~mask].sum()) == 0.0
 
@@ -443,3 +444,14 @@ def test_checkpoint_rhythm_scale_is_read(tmp_path):
     continuation.clear_cache()
     model, _ = continuation.load(p)
     assert (model._st4rt_temperature_scale, model._st4rt_rhythm_scale) == (0.6, 0.9)
+
+
+def test_set_scales_stores_the_calibration(tmp_path):
+    from st4rt_repl.models.train_rnn import main
+    p = tmp_path / "c.pt"
+    save_checkpoint(p, AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=16, tokenizer=2,
+                                              vocab=len(V2))), transpose="tonic")
+    assert main(["--out", str(p), "--set-scales", "0.65", "1.0"]) == 0
+    ck = torch.load(p, weights_only=True)
+    assert (ck["temperature_scale"], ck["rhythm_scale"], ck["transpose"]) == (0.65, 1.0, "tonic")
+    assert main(["--out", str(tmp_path / "none.pt"), "--set-scales", "1", "1"]) == 2
