@@ -107,23 +107,14 @@ def _odd_part(n: int) -> int:
     return n
 
 
-def _writable(q: Fraction) -> bool:
-    """Plain, dotted or double-dotted note value (in quarters), 128th to dotted breve."""
-    for base_exp in range(-5, 4):
-        base = Fraction(2) ** base_exp
-        if q in (base, base * Fraction(3, 2), base * Fraction(7, 4)):
-            return True
-    return False
-
-
+# Plain, dotted and double-dotted note values (in quarters), 128th to dotted breve.
 _PIECES = sorted((Fraction(2) ** e * f for e in range(-5, 4)
                   for f in (Fraction(1), Fraction(3, 2), Fraction(7, 4))), reverse=True)
 
 
 def _split(q: Fraction) -> list[Fraction]:
-    """A dyadic length as writable pieces, longest first (each piece then tied)."""
-    if _writable(q):
-        return [q]
+    """A dyadic length as writable pieces, longest first (each piece then tied): one
+    piece when it is writable itself."""
     pieces = []
     rest = q
     while rest > 0:
@@ -215,8 +206,8 @@ def _split_at_chords(notes: Sequence[Note], ties: Sequence[bool], spelled: Seque
         start, end = t, t + n.duration
         inner = [c for c in cuts if start < c < end]
         for c in inner:
-            out_n.append(replace(n, duration=c - start, tie=not n.is_rest))
-            out_t.append(not n.is_rest)
+            out_n.append(replace(n, duration=c - start))
+            out_t.append(not n.is_rest)             # the tie written after the piece
             out_s.append(sp)
             start = c
         out_n.append(replace(n, duration=end - start))
