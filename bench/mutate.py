@@ -55,32 +55,53 @@ MODULES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["tests/test_doctests.py", "tests/test_session.py", "tests/test_fault_injection.py"],
         []),
     "tokenizers": (
-        ["tokenizers/*.py"],
+        ["st4rt_repl/tokenizers/*.py"],
         ["tests/test_doctests.py", "tests/test_tokenizer_v2.py", "tests/test_tokenizers_exact.py",
          "tests/test_properties.py"],
         ["tests/test_tokenizer_v2.py::test_every_built_corpus_tune_round_trips"]),
 }
-LINKS = ["st4rt_repl", "tokenizers", "tests", "bench"]
+MAPPED = ("models", "corpus", "tokenizers")   # st4rt_repl.<name> is the top-level <name>/ (package-dir)
 
 
 def toml_list(items: list[str]) -> str:
     return "[" + ", ".join(f'"{x}"' for x in items) + "]"
 
 
+def link(path: Path, target: Path) -> None:
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    path.symlink_to(target)
+
+
 def prepare(module: str) -> Path:
-    """build/mutate/<module>/ with the links and the narrowed pyproject.toml; returns it."""
+    """build/mutate/<module>/ with the links and the narrowed pyproject.toml; returns it.
+
+    Its st4rt_repl/ is a folder of links to the package's files and sub-packages, with
+    tokenizers/ linked in at st4rt_repl/tokenizers/ (where it is imported from), so that
+    mutmut names each mutant by the module path the tests import.  mutmut copies what it
+    walks into mutants/; models/ and corpus/ (never mutated, checkpoints inside) are linked.
+    """
     files, tests, deselect = MODULES[module]
     work = ROOT / "build" / "mutate" / module
-    work.mkdir(parents=True, exist_ok=True)
-    for name in LINKS:
-        link = work / name
-        if not link.is_symlink():
-            link.symlink_to(os.path.relpath(ROOT / name, work))
+    pkg = work / "st4rt_repl"
+    if pkg.is_symlink():
+        pkg.unlink()
+    pkg.mkdir(parents=True, exist_ok=True)
+    for old in pkg.iterdir():
+        old.unlink()
+    for entry in (ROOT / "st4rt_repl").iterdir():
+        if entry.name != "__pycache__" and entry.name not in MAPPED:
+            link(pkg / entry.name, entry)
+    link(pkg / "tokenizers", ROOT / "tokenizers")
+    for name in ("tests", "bench"):
+        link(work / name, ROOT / name)
+    subpackages = sorted(p.name for p in pkg.iterdir() if (p / "__init__.py").exists())
+    sources = ["st4rt_repl/"] + [f"st4rt_repl/{d}/" for d in subpackages]
     project = (ROOT / "pyproject.toml").read_text()
     head = project.split("[tool.mutmut]")[0]
     args = ["-p", "no:cacheprovider", "-q"] + [a for t in deselect for a in ("--deselect", t)]
     section = (f"[tool.mutmut]\n"
-               f'source_paths = ["st4rt_repl/", "tokenizers/"]\n'
+               f"source_paths = {toml_list(sources)}\n"
                f"only_mutate = {toml_list(files)}\n"
                f'also_copy = ["bench/"]\n'
                f"timeout_multiplier = 5.0\n"     # a mutant stuck in a loop gives up after 10x its tests' time
@@ -89,18 +110,17 @@ def prepare(module: str) -> Path:
     target = work / "pyproject.toml"
     if not target.exists() or target.read_text() != head + section:
         target.write_text(head + section)
-    # st4rt_repl.tokenizers is tokenizers/ (a package-dir mapping): the link makes the mutated
-    # copy the one imported.
-    mapped = work / "mutants" / "st4rt_repl" / "tokenizers"
-    mapped.parent.mkdir(parents=True, exist_ok=True)
-    if not mapped.is_symlink():
-        mapped.symlink_to("../tokenizers")
+    copy = work / "mutants" / "st4rt_repl"
+    copy.mkdir(parents=True, exist_ok=True)
+    for name in ("models", "corpus"):
+        if not (copy / name).exists():
+            link(copy / name, ROOT / name)
     return work
 
 
-def survivors(mutmut: str, work: Path, module: str) -> list[str]:
+def survivors(mutmut: str, work: Path) -> list[str]:
     out = subprocess.run([mutmut, "results"], cwd=work, capture_output=True, text=True).stdout
-    return [m for m in re.findall(r"^\s*(\S+): survived", out, re.M) if m.startswith(module + ".")]
+    return re.findall(r"^\s*(\S+): survived", out, re.M)
 
 
 def main() -> int:
@@ -112,7 +132,7 @@ def main() -> int:
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     work = prepare(opts.module)
     # No names: mutmut runs the mutants that have no result yet (new, or in a changed function).
-    names = survivors(mutmut, work, opts.module) if opts.survivors else []
+    names = survivors(mutmut, work) if opts.survivors else []
     if opts.survivors and not names:
         print("no survivors to rerun")
         return 0

@@ -42,7 +42,6 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 
 from st4rt_repl.tune import Bar, Key, MODES as _MODE_TABLE, Note, Tune, TuneError
@@ -332,7 +331,3 @@ def same(a: Tune, b: Tune) -> bool:
     """True when a and b hold the same written tune as far as v2 can tell."""
     return comparable(a) == comparable(b)
 
-
-def strip_form(bar: Bar) -> Bar:
-    """The bar with a plain barline and no repeat, ending or part label."""
-    return replace(bar, barline="|", repeat_start=False, ending="", part="")
