@@ -46,6 +46,33 @@ CASES = {
     # sixteenth triplets: a plain (3 of sixteenths, not a 6-tuplet
     "sixteenth triplet":
         (tune([[(60, F(1, 6)), (62, F(1, 6)), (64, F(1, 6)), (65, F(1, 2)), (67, 3)]]), "(3C/D/E/FG6|]"),
+    # one tuplet over notes of different odd parts (15, 5, 3): a 15-tuplet, not a triplet
+    "mixed tuplet":
+        (tune([[(60, F(2, 15)), (62, F(1, 5)), (64, F(2, 3)), (65, 3)]]), "(15:8:4C/D3/4E2-E/F6|]"),
+    # a pickup of two triplet eighths: the tuplet ends with the bar
+    "cut triplet":
+        (tune([[(60, F(1, 3)), (62, F(1, 3))], [(64, 4)]], pickup=True), "(3:2:2CD|E8|]"),
+    # beams: dotted quarters in compound meters, quarters in simple ones
+    "beams in 6/8": (tune([[(p, F(1, 2)) for p in (60, 62, 64, 65, 67, 69)]], meter=(6, 8)), "CDE FGA|]"),
+    "beams in 7/8": (tune([[(p, F(1, 2)) for p in (60, 62, 64, 65, 67, 69, 71)]], meter=(7, 8)),
+                     "CD EF GA B|]"),
+    "beams in 3/8": (tune([[(p, F(1, 2)) for p in (60, 62, 64)]] * 2, meter=(3, 8)), "CD E|CD E|]"),
+    "beams in 6/4": (tune([[(p, 1) for p in (60, 62, 64, 65, 67, 69)]], meter=(6, 4)),
+                     "C2 D2 E2 F2 G2 A2|]"),
+    # chord symbols: one before the bar's start goes to its start, after the ones placed
+    # before it; ones at the bar's end after the last note, in their order
+    "chords at the edges":
+        (chords(tune([[(60, 4)], [(62, 4)], [(64, 4)]]), 1, (-1, "C"), (4, "G"), (4, "D7"), (0, "Am")),
+         '"C""Am"C8"G""D7"|D8|E8|]'),
+    # a chord symbol inside a tuplet goes before its note, the first one before the "(3"
+    "chords in a triplet":
+        (chords(tune([[(60, F(1, 3)), (62, F(1, 3)), (64, F(1, 3)), (65, 3)]]), 1, (0, "C"), (F(1, 3), "G")),
+         '"C"(3C"G"DEF6|]'),
+    # a triplet of unequal notes is written in full
+    "uneven triplet": (tune([[(60, F(2, 3)), (62, F(1, 3)), (64, 3)]]), "(3:2:2C2DE6|]"),
+    # tie flags before a rest, before another pitch and on the last note are not written
+    "stray ties": (tune([[(60, 3, True)], [(None, 1), (60, 2, True)], [(62, 3, True)]], meter=(3, 4)),
+                   "C6|z2 C4|D6|]"),
     # a length finer than a 128th is written as it is, after the writable pieces
     "finer than a 128th":
         (tune([[(60, F(1) + F(1, 64)), (62, F(3) - F(1, 64))]]), "C2-C/32D4-D7/4-D7/32|]"),
@@ -67,6 +94,24 @@ def test_exact_body(case):
     t, want = CASES[case]
     abc = to_abc(t)
     assert body(abc) == want
+    if abc2midi.available():
+        assert plays_as_written(abc, t)
+
+
+@pytest.mark.parametrize("t,head,notes", [
+    # L:1/16 where sixteenths make the text shorter (a 2/4 meter); the title's spaces folded
+    (tune([[(60, F(1, 4))] * 8], meter=(2, 4), title="  My \t tune "), "T:My tune\nM:2/4\nL:1/16", "CCCC CCCC|]"),
+    (tune([[(60, F(1, 4)), (62, F(1, 4)), (64, F(3, 2))]], meter=(2, 4), title=""),
+     "T:Untitled\nM:2/4\nL:1/16", "CDE6|]"),
+    # ... and L:1/8 where they do not, or in meters of 3/4 and longer
+    (tune([[(60, F(1, 2)), (62, F(3, 2))]], meter=(2, 4)), "T:Untitled\nM:2/4\nL:1/8", "CD3|]"),
+    (tune([[(60, F(1, 4))] * 12], meter=(3, 4)), "T:Untitled\nM:3/4\nL:1/8",
+     "C/C/C/C/ C/C/C/C/ C/C/C/C/|]"),
+    (tune([[(60, F(1, 4))] * 6], meter=(3, 8)), "T:Untitled\nM:3/8\nL:1/16", "CCCC CC|]"),
+])
+def test_header_and_unit(t, head, notes):
+    abc = to_abc(t)
+    assert abc == f"X:1\n{head}\nQ:1/4=120\nK:C\n{notes}\n"
     if abc2midi.available():
         assert plays_as_written(abc, t)
 
