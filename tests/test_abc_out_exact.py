@@ -30,7 +30,31 @@ def chords(t: Tune, k: int, *symbols) -> Tune:
     return t.with_bar(k, chords=tuple((F(o), s) for o, s in symbols))
 
 
+def bar(notes, meter=(4, 4), **form) -> Bar:
+    return Bar(tuple(Note(*n) for n in notes), meter, **form)
+
+
+C = Key("C", "major")
 CASES = {
+    # a bar cut short by an ending gets no barline of its own ("D4 E2 [1 F2:|")
+    "short bar before an ending":
+        (Tune((bar([(60, 4)], repeat_start=True), bar([(62, 2), (64, 1)]), bar([(65, 1)], ending="1", barline=":|"),
+               bar([(67, 1)], ending="2"), bar([(72, 4)])), (4, 4), C), "|:C8|D4 E2 [1 F2:|[2 G2|\nc8|]"),
+    # a full one does; a last bar ending in :| keeps it
+    "full bar before an ending":
+        (Tune((bar([(60, 4)], repeat_start=True), bar([(62, 4)]), bar([(65, 4)], ending="1", barline=":|"),
+               bar([(67, 4)], ending="2", barline=":|")), (4, 4), C), "|:C8|D8|[1 F8:|[2 G8:|"),
+    "last bar ending in a double bar": (Tune((bar([(60, 4)]), bar([(62, 4)], barline="||")), (4, 4), C), "C8|D8||"),
+    # "::" between two repeated bars; a part label starts a line, its |: after it
+    "parts and a double repeat":
+        (Tune((bar([(60, 4)], repeat_start=True, part="A", barline=":|"),
+               bar([(62, 4)], repeat_start=True, barline=":|"), bar([(64, 4)], repeat_start=True, part="B"),
+               bar([(65, 4)], barline=":|")), (4, 4), C, parts="AB"), "P:A\n|:C8::D8:|\nP:B\n|:E8|F8:|"),
+    # a key change and back, a meter change; a pickup and four more bars on the first line
+    "key and meter changes":
+        (Tune((bar([(60, 1)]), bar([(62, 4)]), bar([(64, 4)], key=Key("D", "major")),
+               bar([(66, 4)], key=Key("D", "major")), bar([(65, 4)]), bar([(67, 3)], (3, 4)), bar([(69, 3)], (3, 4))),
+              (4, 4), C, pickup=True), "C2|D8|[K:D]E8|F8|[K:C]F8|\n[M:3/4]G6|A6|]"),
     # a chord symbol inside the second note of the bar cuts it at the chord (1 quarter in)
     "chord inside a later note":
         (chords(tune([[(60, 1), (62, 3)], [(64, 4)]]), 1, (2, "G")), 'C2D2- "G"D4|E8|]'),
@@ -114,6 +138,18 @@ def test_header_and_unit(t, head, notes):
     assert abc == f"X:1\n{head}\nQ:1/4=120\nK:C\n{notes}\n"
     if abc2midi.available():
         assert plays_as_written(abc, t)
+
+
+@pytest.mark.parametrize("case,want", [
+    ("key and meter changes", "% bar 0\nC2|D8|[K:D]E8|F8|[K:C]F8|\n% bar 5\n[M:3/4]G6|A6|]"),
+    ("parts and a double repeat", "P:A\n% bar 1\n|:C8::D8:|\nP:B\n% bar 3\n|:E8|F8:|"),
+    ("short bar before an ending", "% bar 1\n|:C8|D4 E2 [1 F2:|[2 G2|\n% bar 5\nc8|]"),
+])
+def test_bar_number_comments(case, want):
+    t, _ = CASES[case]
+    abc = to_abc(t, bar_numbers=True)
+    assert body(abc) == want
+    assert abc.startswith("X:1\nT:Untitled\nM:4/4\nL:1/8\nQ:1/4=120\n" + ("P:AB\n" if t.parts else "") + "K:C\n")
 
 
 def test_several_tunes_titles_numbers_and_bar_comments():
