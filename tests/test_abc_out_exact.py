@@ -97,6 +97,11 @@ CASES = {
     # tie flags before a rest, before another pitch and on the last note are not written
     "stray ties": (tune([[(60, 3, True)], [(None, 1), (60, 2, True)], [(62, 3, True)]], meter=(3, 4)),
                    "C6|z2 C4|D6|]"),
+    # written letters: B# and Cb take the octave of their letter; double sharps and flats;
+    # octave marks both ways
+    "letters and octaves":
+        (Tune((bar([(60, 1, False, "B"), (59, 1, False, "C"), (62, 1, False, "C"), (60, 1, False, "D")]),
+               bar([(84, 1), (96, 1), (48, 1), (36, 1)])), (4, 4), C), "^B,2_C2 ^^C2__D2|c'2c''2 C,2C,,2|]"),
     # a length finer than a 128th is written as it is, after the writable pieces
     "finer than a 128th":
         (tune([[(60, F(1) + F(1, 64)), (62, F(3) - F(1, 64))]]), "C2-C/32D4-D7/4-D7/32|]"),
@@ -132,6 +137,9 @@ def test_exact_body(case):
     (tune([[(60, F(1, 4))] * 12], meter=(3, 4)), "T:Untitled\nM:3/4\nL:1/8",
      "C/C/C/C/ C/C/C/C/ C/C/C/C/|]"),
     (tune([[(60, F(1, 4))] * 6], meter=(3, 8)), "T:Untitled\nM:3/8\nL:1/16", "CCCC CC|]"),
+    # as long either way: L:1/8
+    (tune([[(60, F(1, 2)), (62, F(1, 4)), (64, F(1, 2)), (65, F(1, 4))]] * 2, meter=(3, 8)),
+     "T:Untitled\nM:3/8\nL:1/8", "CD/EF/|CD/EF/|]"),
 ])
 def test_header_and_unit(t, head, notes):
     abc = to_abc(t)

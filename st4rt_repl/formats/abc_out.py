@@ -293,9 +293,10 @@ def _choose_unit(tune: Tune) -> Fraction:
 
 
 def _ties(tune: Tune) -> list[list[bool]]:
-    """For each note: write a tie after it (tied, and the next note has the same pitch)."""
+    """For each note: write a tie after it (tied, and the next note has the same pitch;
+    never written after a rest)."""
     flat = [n for b in tune.bars for n in b.notes]
-    keep = [n.tie and not n.is_rest and k + 1 < len(flat) and flat[k + 1].pitch == n.pitch
+    keep = [n.tie and k + 1 < len(flat) and flat[k + 1].pitch == n.pitch
             for k, n in enumerate(flat)]
     out, k = [], 0
     for b in tune.bars:
