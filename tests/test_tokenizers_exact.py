@@ -186,6 +186,9 @@ WRITTEN_CASES = [
           (4, 4), Key("C", "major"), parts="AB"),
      "<s> M:4/4 K:0 mode:major order P:A P:B /order p60:18 +d3 p62:72 +d3 ~ | K:9 mode:minor P:B "
      "p62:144 +d144 +d48 | K:0 mode:major [1,3 r:96 :| [2 p64:96 |] </s>"),
+    # one extra tick; a rest with extra ticks
+    (Tune.from_bars([[(60, F(13, 24)), (None, F(83, 24))]]),
+     "<s> M:4/4 K:0 mode:major p60:12 +d1 r:72 +d11 | </s>"),
     # a pickup, a repeat start, a meter change, a short bar, a relative key (same pitch class
     # and mode as the head: no key tokens)
     (Tune((Bar((Note(62, 1),), (3, 4)), Bar((Note(67, 3),), (3, 4), repeat_start=True),
@@ -250,9 +253,9 @@ def test_written_decode_bars_on_hand_made_streams():
 
 def test_written_decode_details():
     t = written.decode(ids_of(W, "<s> M:2/4 K:6 mode:lydian pickup order P:B P:A /order P:A p60:24 | "
-                                 "M:6/8 p62:72 | p64:72"), tonic="Gb")
+                                 "M:6/8 p62:72"), tonic="Gb")
     assert t.key == Key("Gb", "lydian") and t.pickup and t.parts == "BA" and t.meter == (6, 8)
-    assert (t.title, t.tempo) == ("Untitled", 120) and t.bars[0].part == "A" and len(t.bars) == 3
+    assert (t.title, t.tempo) == ("Untitled", 120) and t.bars[0].part == "A" and len(t.bars) == 2
     t = written.decode(ids_of(W, "<s> M:2/4 K:6 mode:major pickup p60:24 |"))
     assert t.meter == (2, 4) and t.key == Key("F#", "major")
     t = written.decode(ids_of(W, "<s> M:2/4 K:3 mode:major p60:48 |"))

@@ -321,7 +321,7 @@ def decode(ids, *, title: str = "Untitled", tempo: int = 120, tonic: str | None 
 def comparable(tune: Tune) -> tuple:
     """What v2 keeps of a tune: the written form without chords, spellings and key names."""
     def k(key):
-        return None if key is None else (key.tonic_pc, key.mode)
+        return key.tonic_pc, key.mode
     bars = tuple((tuple((n.pitch, n.duration, n.tie) for n in b.notes), b.meter,
                   k(b.key or tune.key), b.barline, b.repeat_start, b.ending, b.part) for b in tune.bars)
     return bars, tune.meter, k(tune.key), tune.pickup, tune.parts
