@@ -83,6 +83,8 @@ CASES = {
     "beams in 3/8": (tune([[(p, F(1, 2)) for p in (60, 62, 64)]] * 2, meter=(3, 8)), "CD E|CD E|]"),
     "beams in 6/4": (tune([[(p, 1) for p in (60, 62, 64, 65, 67, 69)]], meter=(6, 4)),
                      "C2 D2 E2 F2 G2 A2|]"),
+    "beams in 3/1": (tune([[(p, 1) for p in (60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65)]], meter=(3, 1)),
+                     "C2D2E2F2 G2A2B2c2 B2A2G2F2|]"),
     # chord symbols: one before the bar's start goes to its start, after the ones placed
     # before it; ones at the bar's end after the last note, in their order
     "chords at the edges":

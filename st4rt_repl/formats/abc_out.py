@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
-from math import gcd
+from math import lcm
 from typing import Iterable, Sequence
 
 from st4rt_repl.keys import altered_letters
@@ -164,21 +164,19 @@ class _BarSpeller:
 
 
 def _tuplet_groups(notes: Sequence[Note]) -> list[tuple[int, int, int]]:
-    """(start, end, p) for runs of notes needing a tuplet; a run ends on a dyadic onset."""
-    groups, i, t = [], 0, Fraction(0)
+    """(start, end, p) for runs of notes needing a tuplet: from a note whose length has an
+    odd factor to the next onset back on the normal grid (or the bar's end)."""
+    groups, i = [], 0
     while i < len(notes):
-        d = notes[i].duration
-        if _is_dyadic(d) and _is_dyadic(t):
-            t += d
+        if _is_dyadic(notes[i].duration):
             i += 1
             continue
-        j, p = i, 1
+        j, p, run = i, 1, Fraction(0)
         while j < len(notes):
-            dj = notes[j].duration
-            p = p * _odd_part(dj.denominator) // gcd(p, _odd_part(dj.denominator))
-            t += dj
+            run += notes[j].duration
+            p = lcm(p, _odd_part(notes[j].duration.denominator))
             j += 1
-            if _is_dyadic(t):
+            if _is_dyadic(run):
                 break
         groups.append((i, j, p))
         i = j
