@@ -139,6 +139,7 @@ def test_exact_body(case):
     (tune([[(60, F(1, 4))] * 12], meter=(3, 4)), "T:Untitled\nM:3/4\nL:1/8",
      "C/C/C/C/ C/C/C/C/ C/C/C/C/|]"),
     (tune([[(60, F(1, 4))] * 6], meter=(3, 8)), "T:Untitled\nM:3/8\nL:1/16", "CCCC CC|]"),
+    (tune([[(60, F(1, 4))] * 10], meter=(5, 8)), "T:Untitled\nM:5/8\nL:1/16", "CCCC CCCC CC|]"),
     # as long either way: L:1/8
     (tune([[(60, F(1, 2)), (62, F(1, 4)), (64, F(1, 2)), (65, F(1, 4))]] * 2, meter=(3, 8)),
      "T:Untitled\nM:3/8\nL:1/8", "CD/EF/|CD/EF/|]"),

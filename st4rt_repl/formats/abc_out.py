@@ -254,15 +254,13 @@ def _bar_text(bar: Bar, speller: _BarSpeller, unit: Fraction, ties: Sequence[boo
     while i < len(notes):
         if i in groups:
             end, p = groups[i]
-            q = 1 << (p.bit_length() - 1)            # largest power of two below p
-            if q == p:
-                q //= 2
+            q = 1 << (p.bit_length() - 1)            # largest power of two below p (p is odd, > 1)
             words, texts = [], []
             lead = chords_at(t)      # a chord symbol goes before the tuplet sign
             for k in range(i, end):
                 mine = pieces_of(k, Fraction(p, q))
                 words += mine
-                texts.append((chords_at(t) if k > i else "") + "".join(w for w, _ in mine))
+                texts.append(chords_at(t) + "".join(w for w, _ in mine))   # (the first one's: lead)
                 t += notes[k].duration
             # abc2midi warns about "(3" over unequal notes, not about the long form.
             plain = (p, q, len(words)) == (3, 2, 3) and len({w[1] for w in words}) == 1
