@@ -40,6 +40,10 @@ CASES = {
     "short bar before an ending":
         (Tune((bar([(60, 4)], repeat_start=True), bar([(62, 2), (64, 1)]), bar([(65, 1)], ending="1", barline=":|"),
                bar([(67, 1)], ending="2"), bar([(72, 4)])), (4, 4), C), "|:C8|D4 E2 [1 F2:|[2 G2|\nc8|]"),
+    # ... unless that ending starts a repeat too (then "|:" is its barline)
+    "short bar before an ending with a repeat":
+        (Tune((bar([(60, 4)]), bar([(62, 2), (64, 1)]), bar([(65, 1)], ending="1", repeat_start=True, barline=":|"),
+               bar([(67, 1)], ending="2"), bar([(72, 4)])), (4, 4), C), "C8|D4 E2|:[1 F2:|[2 [M:1/4]G2|\n[M:4/4]c8|]"),
     # a full one does; a last bar ending in :| keeps it
     "full bar before an ending":
         (Tune((bar([(60, 4)], repeat_start=True), bar([(62, 4)]), bar([(65, 4)], ending="1", barline=":|"),
