@@ -108,6 +108,18 @@ CASES = {
     "letters and octaves":
         (Tune((bar([(60, 1, False, "B"), (59, 1, False, "C"), (62, 1, False, "C"), (60, 1, False, "D")]),
                bar([(84, 1), (96, 1), (48, 1), (36, 1)])), (4, 4), C), "^B,2_C2 ^^C2__D2|c'2c''2 C,2C,,2|]"),
+    # a short bar after a full first bar that ends in "||": abc2midi measures it at its "|"
+    # (the full bar was its first check), so it gets a meter of its own length
+    "short bar after a double bar": (Tune((bar([(60, 4)], barline="||"), bar([(62, 3)]), bar([(64, 4)])), (4, 4), C),
+                                     "C8||[M:3/4]D6|[M:4/4]E8|]"),
+    # played order: the repeat goes back from a 4/4 bar to a 3/4 one, so its meter is written
+    # again at the repeat's start (in written order it would not change there)
+    "meter again after a repeat":
+        (Tune((bar([(62, 3)], (3, 4), repeat_start=True), bar([(64, 3)], (3, 4)), bar([(65, 4)], barline=":|"),
+               bar([(67, 3)], (3, 4))), (3, 4), C), "|:[M:3/4]D6|E6|[M:4/4]F8:|[M:3/4]G6|]"),
+    # a meter ABC cannot write (3/6): the bar's length over eighths
+    "meter over sixths": (Tune((bar([(60, 4)]), bar([(62, 2)], (3, 6)), bar([(64, 4)])), (4, 4), C),
+                          "C8|[M:4/8]D4|[M:4/4]E8|]"),
     # a length finer than a 128th is written as it is, after the writable pieces
     "finer than a 128th":
         (tune([[(60, F(1) + F(1, 64)), (62, F(3) - F(1, 64))]]), "C2-C/32D4-D7/4-D7/32|]"),

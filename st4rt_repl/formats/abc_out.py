@@ -378,8 +378,8 @@ def _plan_meters(tune: Tune, bars: Sequence[Bar], tokens: Sequence[str]) -> tupl
                 if not first:
                     checks.setdefault(b, set()).add(count)
                 count, first = Fraction(0), False
-            elif count == _expected(in_force):
-                count = Fraction(0)
+            elif count == _expected(in_force):       # a full bar: counted like a "|"
+                count, first = Fraction(0), False
         for b, counts in checks.items():
             c = next(iter(counts))
             # measured alone (a bar that carries another's count keeps its meter); never the pickup
