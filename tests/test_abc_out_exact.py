@@ -120,6 +120,14 @@ CASES = {
     # a meter ABC cannot write (3/6): the bar's length over eighths
     "meter over sixths": (Tune((bar([(60, 4)]), bar([(62, 2)], (3, 6)), bar([(64, 4)])), (4, 4), C),
                           "C8|[M:4/8]D4|[M:4/4]E8|]"),
+    # abc2midi carries the count over "||": a short bar there and the short bar after it add
+    # up to a full one, so neither gets a meter of its own
+    "count carried over a double bar": (Tune((bar([(60, 4)]), bar([(62, 3)], barline="||"), bar([(64, 1)]),
+                                              bar([(65, 4)])), (4, 4), C), "C8|D6||E2|F8|]"),
+    # the first bar played (part B, by the P: order) is never measured: no meter for it
+    "short first bar of the first part played":
+        (Tune((bar([(60, 4)], part="A"), bar([(62, 3)], part="B"), bar([(64, 4)])), (4, 4), C, parts="BA"),
+         "P:A\nC8|\nP:B\nD6|E8|]"),
     # a length finer than a 128th is written as it is, after the writable pieces
     "finer than a 128th":
         (tune([[(60, F(1) + F(1, 64)), (62, F(3) - F(1, 64))]]), "C2-C/32D4-D7/4-D7/32|]"),
@@ -177,6 +185,13 @@ def test_bar_number_comments(case, want):
     abc = to_abc(t, bar_numbers=True)
     assert body(abc) == want
     assert abc.startswith("X:1\nT:Untitled\nM:4/4\nL:1/8\nQ:1/4=120\n" + ("P:AB\n" if t.parts else "") + "K:C\n")
+
+
+def test_a_form_past_the_unfolding_limit_is_planned_in_written_order():
+    # 5,001 passes of a 10-note part: more than the 50,000 notes we unfold, so the bar
+    # lengths are planned in written order (the short middle bar still gets its meter)
+    t = Tune((bar([(60, F(1, 2))] * 8, part="A"), bar([(62, 3)]), bar([(64, 4)])), (4, 4), C, parts="A" * 5001)
+    assert body(to_abc(t)) == "P:A\nCCCC CCCC|[M:3/4]D6|[M:4/4]E8|]"
 
 
 def test_several_tunes_titles_numbers_and_bar_comments():

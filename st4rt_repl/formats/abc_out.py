@@ -370,8 +370,7 @@ def _plan_meters(tune: Tune, bars: Sequence[Bar], tokens: Sequence[str]) -> tupl
         in_force, count, first = tune.meter, Fraction(0), True
         for b in order:
             if b not in emit and meters[b] != in_force:
-                emit.add(b)
-                changed = True
+                emit.add(b)            # (emit follows from meters: only their changes count)
             in_force = meters[b]
             count += lengths[b]
             if tokens[b] == "|":
