@@ -3,7 +3,7 @@
 
 mutmut reads its settings from ./pyproject.toml and keeps its state in ./mutants/, both in the
 folder it runs in.  So each module gets its own folder, build/mutate/<module>/, holding links to
-st4rt_repl/, tokenizers/, tests/ and bench/ and a pyproject.toml that is the project's own with
+the package (see `prepare`), tests/ and bench/ and a pyproject.toml that is the project's own with
 `only_mutate` narrowed to the module's files and the test selection narrowed to the tests below.
 mutmut then generates only that module's mutants and measures (once) and runs only those tests.
 The results stay in that folder: a rerun tests only the mutants without a result (new ones,
@@ -11,7 +11,7 @@ and those of functions changed since), `--survivors` reruns last run's survivors
 tests), and deleting the folder starts afresh.
 
     bench/mutate.py st4rt_repl.formats.abc_out              # generate and run all its mutants
-    bench/mutate.py tokenizers --survivors                  # rerun only what survived last time
+    bench/mutate.py tokenizers --survivors                  # ... then rerun what survived
     cd build/mutate/tokenizers && ../../../.venv/bin/mutmut show NAME   # look at one
 """
 from __future__ import annotations
@@ -127,19 +127,22 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("module", choices=sorted(MODULES))
     ap.add_argument("--max-children", type=int, default=1)
-    ap.add_argument("--survivors", action="store_true", help="rerun only last run's survivors")
+    ap.add_argument("--survivors", action="store_true", help="then rerun the survivors (after new tests)")
     opts = ap.parse_args()
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     work = prepare(opts.module)
+
+    def run(*names: str) -> int:
+        cmd = ["nice", "-n", "15", mutmut, "run", "--max-children", str(opts.max_children), *names]
+        return subprocess.run(cmd, cwd=work).returncode
+
     # No names: mutmut runs the mutants that have no result yet (new, or in a changed function).
-    names = survivors(mutmut, work) if opts.survivors else []
-    if opts.survivors and not names:
-        print("no survivors to rerun")
-        return 0
-    run = subprocess.run(["nice", "-n", "15", mutmut, "run", "--max-children", str(opts.max_children),
-                          *names], cwd=work)
+    code = run()
+    if code == 0 and opts.survivors:
+        names = survivors(mutmut, work)
+        code = run(*names) if names else 0
     subprocess.run([mutmut, "results"], cwd=work)
-    return run.returncode
+    return code
 
 
 if __name__ == "__main__":
