@@ -128,6 +128,18 @@ CASES = {
     "short first bar of the first part played":
         (Tune((bar([(60, 4)], part="A"), bar([(62, 3)], part="B"), bar([(64, 4)])), (4, 4), C, parts="BA"),
          "P:A\nC8|\nP:B\nD6|E8|]"),
+    # an ending that changes the key: both before the notes, the ending first
+    "ending with a key change":
+        (Tune((bar([(60, 4)], repeat_start=True), bar([(62, 4)], ending="1", barline=":|", key=Key("D", "major")),
+               bar([(64, 4)], ending="2", barline="|]")), (4, 4), C), "|:C8|[1 [K:D]D8:|[2 [K:C]E8|]"),
+    # a repeat that starts with an ending, after a double bar
+    "repeat starting with an ending":
+        (Tune((bar([(60, 4)], barline="||"), bar([(62, 4)], repeat_start=True, ending="1", barline=":|"),
+               bar([(64, 4)], ending="2")), (4, 4), C), "C8|| |:[1 D8:|[2 E8|]"),
+    # a part label after the pickup: the pickup is a line of its own, then four bars a line
+    "part after the pickup":
+        (Tune((bar([(60, 1)]), bar([(62, 4)], part="A"), bar([(64, 4)]), bar([(65, 4)]), bar([(67, 4)]),
+               bar([(69, 4)])), (4, 4), C, pickup=True), "C2|\nP:A\nD8|E8|F8|G8|\nA8|]"),
     # a length finer than a 128th is written as it is, after the writable pieces
     "finer than a 128th":
         (tune([[(60, F(1) + F(1, 64)), (62, F(3) - F(1, 64))]]), "C2-C/32D4-D7/4-D7/32|]"),
