@@ -87,6 +87,8 @@ CASES = {
     "beams in 3/8": (tune([[(p, F(1, 2)) for p in (60, 62, 64)]] * 2, meter=(3, 8)), "CD E|CD E|]"),
     "beams in 6/4": (tune([[(p, 1) for p in (60, 62, 64, 65, 67, 69)]], meter=(6, 4)),
                      "C2 D2 E2 F2 G2 A2|]"),
+    "beams in 2/2": (tune([[(p, F(1, 2)) for p in (60, 62, 64, 65, 67, 69, 71, 72)]], meter=(2, 2)),
+                     "CDEF GABc|]"),
     "beams in 3/1": (tune([[(p, 1) for p in (60, 62, 64, 65, 67, 69, 71, 72, 71, 69, 67, 65)]], meter=(3, 1)),
                      "C2D2E2F2 G2A2B2c2 B2A2G2F2|]"),
     # chord symbols: one before the bar's start goes to its start, after the ones placed
@@ -140,6 +142,14 @@ CASES = {
     "part after the pickup":
         (Tune((bar([(60, 1)]), bar([(62, 4)], part="A"), bar([(64, 4)]), bar([(65, 4)]), bar([(67, 4)]),
                bar([(69, 4)])), (4, 4), C, pickup=True), "C2|\nP:A\nD8|E8|F8|G8|\nA8|]"),
+    # ... in 6/8 too
+    "short bar after a double bar in 6/8":
+        (Tune((bar([(60, 3)], (6, 8), barline="||"), bar([(62, 2)], (6, 8)), bar([(64, 3)], (6, 8))), (6, 8), C),
+         "C6||[M:4/8]D4|[M:6/8]E6|]"),
+    # a first ending in another meter: its meter, and the second ending's, are written
+    "first ending in another meter":
+        (Tune((bar([(60, 4)]), bar([(62, 4)], repeat_start=True), bar([(64, 3)], (3, 4), ending="1", barline=":|"),
+               bar([(65, 4)], ending="2")), (4, 4), C), "C8|:[M:4/4]D8|[1 [M:3/4]E6:|[2 [M:4/4]F8|]"),
     # a length finer than a 128th is written as it is, after the writable pieces
     "finer than a 128th":
         (tune([[(60, F(1) + F(1, 64)), (62, F(3) - F(1, 64))]]), "C2-C/32D4-D7/4-D7/32|]"),
@@ -197,6 +207,13 @@ def test_bar_number_comments(case, want):
     abc = to_abc(t, bar_numbers=True)
     assert body(abc) == want
     assert abc.startswith("X:1\nT:Untitled\nM:4/4\nL:1/8\nQ:1/4=120\n" + ("P:AB\n" if t.parts else "") + "K:C\n")
+
+
+def test_a_bar_carrying_another_bars_count_keeps_its_meter():
+    # D4 before "||" is short, and abc2midi adds E2 to it at the next "|": E2 is not measured
+    # alone, so it gets no meter of its own (abc2midi warns about that 3-quarter count)
+    t = Tune((bar([(60, 4)]), bar([(62, 2)], barline="||"), bar([(64, 1)]), bar([(65, 4)])), (4, 4), C)
+    assert body(to_abc(t)) == "C8|D4||E2|F8|]"
 
 
 def test_a_form_past_the_unfolding_limit_is_planned_in_written_order():

@@ -187,10 +187,10 @@ def _beam_unit(meter: Meter) -> Fraction:
     """Notes are beamed (written without spaces) within this many quarters."""
     num, den = meter
     if den == 8 and num % 3 == 0 and num > 3:
-        return Fraction(3, 2)
-    if den == 2 or meter == (4, 4):
+        return Fraction(3, 2)                    # compound: dotted quarters
+    if meter == (4, 4):
         return Fraction(2)
-    return Fraction(4, den) if den <= 4 else Fraction(1)
+    return max(Fraction(4, den), Fraction(1))    # the beat, and at least a quarter
 
 
 def _split_at_chords(notes: Sequence[Note], ties: Sequence[bool], spelled: Sequence,
