@@ -129,8 +129,9 @@ def test_melody_tokens_and_back(t, text):
     assert (back.key.tonic_pc, back.key.mode, back.title, back.tempo) == (t.key.tonic_pc, t.key.mode, "T", 90)
 
 
-def test_melody_prefix_of_an_empty_tune_uses_its_meter():
+def test_melody_an_empty_tune_is_its_prefix():
     assert names(M, melody.prefix(Tune((), (3, 4), Key("D", "major")))) == "<s> M:3/4 K:2 mode:major"
+    assert names(M, melody.encode(Tune((), (3, 4), Key("D", "major")))) == "<s> M:3/4 K:2 mode:major </s>"
 
 
 def test_melody_decode_details():
@@ -146,6 +147,11 @@ def test_melody_decode_details():
     # length is dropped
     t = melody.decode(ids_of(M, "<s> M:3/4 K:0 mode:major | p60 d72 | p62 p64 d24"))
     assert [[(n.pitch, n.duration) for n in b.notes] for b in t.bars] == [[(60, 3)], [(64, 1)]]
+    # the open last bar keeps the meter in force
+    assert t.bars[1].meter == (3, 4)
+    # a length before any pitch (at the start, or after a barline) is no note
+    t = melody.decode(ids_of(M, "<s> M:2/4 K:0 mode:major d24 ~ p60 d48 | d12 p62 d48 |"))
+    assert t.bars == (Bar((Note(60, 2),), (2, 4)), Bar((Note(62, 2),), (2, 4)))
     # the meter of a tune with a pickup is its first full bar's
     t = melody.decode(ids_of(M, "<s> M:2/4 K:0 mode:major pickup p60 d24 | M:6/8 p60 d72 |"))
     assert t.meter == (6, 8) and t.pickup and t.bars[0].meter == (2, 4)
@@ -160,6 +166,7 @@ def test_melody_decode_details():
     ("<s> M:4/4 mode:major K:0 p60 d96 |", "bad prefix M:4/4 mode:major K:0"),
     ("<s> M:4/4 K:0 p60 d96 |", "bad prefix M:4/4 K:0 p60"),
     ("<s> M:4/4 K:0 mode:major | </s>", "token sequence holds no notes"),
+    ("<s> M:4/4 K:0 mode:major", "token sequence holds no notes"),
 ])
 def test_melody_decode_refusals(text, message):
     with pytest.raises(melody.TokenizeError, match=f"^{message}$"):
@@ -246,6 +253,10 @@ def test_written_decode_bars_on_hand_made_streams():
         ((Note(67, F(1, 2)),), (6, 8), Key("A", "minor"), "|", False, "", ""),   # open last bar kept
     ]
     assert len(written.decode_bars(ids, (2, 4), head, head, open_last=False)) == 3
+    # an open last bar in the head key has no key of its own, and keeps its form
+    bars = written.decode_bars(ids_of(W, "p60:24 | |: [2 P:B p62:24"), (2, 4), head, head)
+    assert (bars[1].notes, bars[1].key, bars[1].repeat_start, bars[1].ending, bars[1].part) == \
+        ((Note(62, 1),), None, True, "2", "B")
     # the key in force at the start differs from the head key: bars carry it
     (bar,) = written.decode_bars(ids_of(W, "p60:24 |"), (2, 4), Key("A", "minor"), head)
     assert bar.key == Key("A", "minor")
@@ -269,6 +280,7 @@ def test_written_decode_details():
     ("<s> M:4/4 M:4/4 mode:major p60:96 |", "token sequence does not start with <s> M: K: mode:"),
     ("<s> M:4/4 K:0 K:0 p60:96 |", "token sequence does not start with <s> M: K: mode:"),
     ("<s> M:4/4 K:0 mode:major </s>", "token sequence holds no bars"),
+    ("<s> M:4/4 K:0 mode:major", "token sequence holds no bars"),
 ])
 def test_written_decode_refusals(text, message):
     with pytest.raises(written.TokenizeError, match=f"^{message}$"):

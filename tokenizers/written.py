@@ -264,9 +264,7 @@ def decode_bars(ids, meter, key: Key, head: Key, *, open_last: bool = True) -> l
         i = int(i)
         if i == VOCAB.eos:
             break
-        if i == VOCAB.pad or i == VOCAB.short:
-            continue
-        if VOCAB.is_note(i):
+        if VOCAB.is_note(i):          # (<pad> and short match nothing below)
             flush()
             p, t = VOCAB.note_of(i)
             pending.extend([p, t, False])
@@ -310,7 +308,7 @@ def decode(ids, *, title: str = "Untitled", tempo: int = 120, tonic: str | None 
     key = _key_of(ids[2] - VOCAB.first_key, ids[3], tonic)
     n0 = prefix_length(ids)
     pickup = VOCAB.pickup in ids[4:n0]
-    parts = "".join(VOCAB.parts[i] for i in ids[4:n0] if i in VOCAB.parts)
+    parts = "".join(VOCAB.parts[i] for i in ids[:n0] if i in VOCAB.parts)
     bars = decode_bars(ids[n0:], meter, key, key)
     if not bars:
         raise TokenizeError("token sequence holds no bars")
