@@ -202,9 +202,11 @@ WRITTEN_CASES = [
            Bar((Note(69, 2),), (6, 8), key=Key("Cb", "major"), barline="||")),
           (3, 4), Key("B", "major"), pickup=True),
      "<s> M:3/4 K:11 mode:major pickup p62:24 | |: p67:72 | M:6/8 short p69:48 || </s>"),
-    # the prefix has the first bar's meter (not the tune's); a change is written once
-    (Tune((Bar((Note(60, F(3, 2)),), (3, 8)), Bar((Note(62, 3),), (6, 8)), Bar((Note(64, 3),), (6, 8))), (6, 8)),
-     "<s> M:3/8 K:0 mode:major p60:36 | M:6/8 p62:72 | p64:72 | </s>"),
+    # the prefix has the first bar's meter (not the tune's); a change is written once, before
+    # a key change in the same bar
+    (Tune((Bar((Note(60, F(3, 2)),), (3, 8)), Bar((Note(62, 3),), (6, 8), key=Key("E", "minor")),
+           Bar((Note(64, 3),), (6, 8), key=Key("E", "minor"))), (6, 8)),
+     "<s> M:3/8 K:0 mode:major p60:36 | M:6/8 K:4 mode:minor p62:72 | p64:72 | </s>"),
 ]
 
 
@@ -226,8 +228,9 @@ def test_written_refusals():
         written.encode(Tune.from_bars([[(60, 4)]]).with_bar(1, ending="5"))
 
 
-def test_written_prefix_of_an_empty_tune_uses_its_meter():
+def test_written_an_empty_tune_is_its_prefix():
     assert names(W, written.prefix(Tune((), (9, 8), Key("E", "dorian")))) == "<s> M:9/8 K:4 mode:dorian"
+    assert names(W, written.encode(Tune((), (9, 8), Key("E", "dorian")))) == "<s> M:9/8 K:4 mode:dorian </s>"
 
 
 @pytest.mark.parametrize("text,n", [
