@@ -150,6 +150,11 @@ CASES = {
     "first ending in another meter":
         (Tune((bar([(60, 4)]), bar([(62, 4)], repeat_start=True), bar([(64, 3)], (3, 4), ending="1", barline=":|"),
                bar([(65, 4)], ending="2")), (4, 4), C), "C8|:[M:4/4]D8|[1 [M:3/4]E6:|[2 [M:4/4]F8|]"),
+    # part B's short last bar gets 3/4; part A, played again after it (P:ABAC), needs its 4/4
+    # written at its start, though in written order it comes first
+    "part played again after a re-metered bar":
+        (Tune((bar([(60, 4)], part="A"), bar([(62, 4)], part="B"), bar([(64, 3)]), bar([(65, 4)], part="C")),
+              (4, 4), C, parts="ABAC"), "P:A\n[M:4/4]C8|\nP:B\nD8|[M:3/4]E6|\nP:C\n[M:4/4]F8|]"),
     # a length finer than a 128th is written as it is, after the writable pieces
     "finer than a 128th":
         (tune([[(60, F(1) + F(1, 64)), (62, F(3) - F(1, 64))]]), "C2-C/32D4-D7/4-D7/32|]"),
