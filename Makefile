@@ -36,18 +36,19 @@ $(VENV)/.installed: pyproject.toml
 bench: setup
 	for b in bench/bench_*.py; do echo "== $$b"; $(VENV)/bin/python $$b; done
 
-# Mutation testing (issue 14): slow, NOT in CI.  Config: [tool.mutmut] in pyproject.toml.
-# One module at a time, each scoped by mutmut to the tests that cover it:
-#   make mutate                                  every module below
-#   make mutate MUTATE=st4rt_repl.tune           one of them
-# Results: .venv/bin/mutmut results (survivors), .venv/bin/mutmut show NAME.  The
-# symlink lets `st4rt_repl.tokenizers` (mapped from tokenizers/) import the mutated copy.
+# Mutation testing (issue 14): slow, NOT in CI.  bench/mutate.py runs mutmut for ONE module in
+# its own folder build/mutate/<module>/: only that module's mutants, only the tests listed for
+# it there (the project's [tool.mutmut] in pyproject.toml, narrowed).  Each mutant then runs
+# only the tests that cover its function.  A rerun tests only new or changed mutants.
+#   make mutate                                  every module below, one after another
+#   make mutate MUTATE=st4rt_repl.formats.abc_out  one of them
+#   .venv/bin/python bench/mutate.py tokenizers --survivors    rerun last run's survivors
+# Results: cd build/mutate/<module> && ../../../.venv/bin/mutmut results (or show NAME).
 MUTATE ?= st4rt_repl.tune st4rt_repl.session st4rt_repl.formats.abc_out st4rt_repl.formats.abc_in tokenizers
+MUTATE_JOBS ?= 2
 mutate: setup
 	$(VENV)/bin/python -c 'import mutmut' 2>/dev/null || $(VENV)/bin/pip install -q 'mutmut>=3.8,<4'
-	mkdir -p mutants/st4rt_repl && ln -sfn ../tokenizers mutants/st4rt_repl/tokenizers
-	for m in $(MUTATE); do nice -n 15 $(VENV)/bin/mutmut run --max-children 2 "$$m.*" || exit 1; done
-	$(VENV)/bin/mutmut results
+	for m in $(MUTATE); do $(VENV)/bin/python bench/mutate.py $$m --max-children $(MUTATE_JOBS) || exit 1; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

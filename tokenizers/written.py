@@ -42,7 +42,6 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import replace
 from fractions import Fraction
 
 from st4rt_repl.tune import Bar, Key, MODES as _MODE_TABLE, Note, Tune, TuneError
@@ -265,9 +264,7 @@ def decode_bars(ids, meter, key: Key, head: Key, *, open_last: bool = True) -> l
         i = int(i)
         if i == VOCAB.eos:
             break
-        if i == VOCAB.pad or i == VOCAB.short:
-            continue
-        if VOCAB.is_note(i):
+        if VOCAB.is_note(i):          # (<pad> and short match nothing below)
             flush()
             p, t = VOCAB.note_of(i)
             pending.extend([p, t, False])
@@ -311,7 +308,7 @@ def decode(ids, *, title: str = "Untitled", tempo: int = 120, tonic: str | None 
     key = _key_of(ids[2] - VOCAB.first_key, ids[3], tonic)
     n0 = prefix_length(ids)
     pickup = VOCAB.pickup in ids[4:n0]
-    parts = "".join(VOCAB.parts[i] for i in ids[4:n0] if i in VOCAB.parts)
+    parts = "".join(VOCAB.parts[i] for i in ids[:n0] if i in VOCAB.parts)
     bars = decode_bars(ids[n0:], meter, key, key)
     if not bars:
         raise TokenizeError("token sequence holds no bars")
@@ -322,7 +319,7 @@ def decode(ids, *, title: str = "Untitled", tempo: int = 120, tonic: str | None 
 def comparable(tune: Tune) -> tuple:
     """What v2 keeps of a tune: the written form without chords, spellings and key names."""
     def k(key):
-        return None if key is None else (key.tonic_pc, key.mode)
+        return key.tonic_pc, key.mode
     bars = tuple((tuple((n.pitch, n.duration, n.tie) for n in b.notes), b.meter,
                   k(b.key or tune.key), b.barline, b.repeat_start, b.ending, b.part) for b in tune.bars)
     return bars, tune.meter, k(tune.key), tune.pickup, tune.parts
@@ -332,7 +329,3 @@ def same(a: Tune, b: Tune) -> bool:
     """True when a and b hold the same written tune as far as v2 can tell."""
     return comparable(a) == comparable(b)
 
-
-def strip_form(bar: Bar) -> Bar:
-    """The bar with a plain barline and no repeat, ending or part label."""
-    return replace(bar, barline="|", repeat_start=False, ending="", part="")

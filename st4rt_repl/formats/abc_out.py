@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
-from math import gcd
+from math import lcm
 from typing import Iterable, Sequence
 
 from st4rt_repl.keys import altered_letters
@@ -107,23 +107,14 @@ def _odd_part(n: int) -> int:
     return n
 
 
-def _writable(q: Fraction) -> bool:
-    """Plain, dotted or double-dotted note value (in quarters), 128th to dotted breve."""
-    for base_exp in range(-5, 4):
-        base = Fraction(2) ** base_exp
-        if q in (base, base * Fraction(3, 2), base * Fraction(7, 4)):
-            return True
-    return False
-
-
+# Plain, dotted and double-dotted note values (in quarters), 128th to dotted breve.
 _PIECES = sorted((Fraction(2) ** e * f for e in range(-5, 4)
                   for f in (Fraction(1), Fraction(3, 2), Fraction(7, 4))), reverse=True)
 
 
 def _split(q: Fraction) -> list[Fraction]:
-    """A dyadic length as writable pieces, longest first (each piece then tied)."""
-    if _writable(q):
-        return [q]
+    """A dyadic length as writable pieces, longest first (each piece then tied): one
+    piece when it is writable itself."""
     pieces = []
     rest = q
     while rest > 0:
@@ -173,21 +164,19 @@ class _BarSpeller:
 
 
 def _tuplet_groups(notes: Sequence[Note]) -> list[tuple[int, int, int]]:
-    """(start, end, p) for runs of notes needing a tuplet; a run ends on a dyadic onset."""
-    groups, i, t = [], 0, Fraction(0)
+    """(start, end, p) for runs of notes needing a tuplet: from a note whose length has an
+    odd factor to the next onset back on the normal grid (or the bar's end)."""
+    groups, i = [], 0
     while i < len(notes):
-        d = notes[i].duration
-        if _is_dyadic(d) and _is_dyadic(t):
-            t += d
+        if _is_dyadic(notes[i].duration):
             i += 1
             continue
-        j, p = i, 1
+        j, p, run = i, 1, Fraction(0)
         while j < len(notes):
-            dj = notes[j].duration
-            p = p * _odd_part(dj.denominator) // gcd(p, _odd_part(dj.denominator))
-            t += dj
+            run += notes[j].duration
+            p = lcm(p, _odd_part(notes[j].duration.denominator))
             j += 1
-            if _is_dyadic(t):
+            if _is_dyadic(run):
                 break
         groups.append((i, j, p))
         i = j
@@ -198,10 +187,10 @@ def _beam_unit(meter: Meter) -> Fraction:
     """Notes are beamed (written without spaces) within this many quarters."""
     num, den = meter
     if den == 8 and num % 3 == 0 and num > 3:
-        return Fraction(3, 2)
-    if den == 2 or meter == (4, 4):
+        return Fraction(3, 2)                    # compound: dotted quarters
+    if meter == (4, 4):
         return Fraction(2)
-    return Fraction(4, den) if den <= 4 else Fraction(1)
+    return max(Fraction(4, den), Fraction(1))    # the beat, and at least a quarter
 
 
 def _split_at_chords(notes: Sequence[Note], ties: Sequence[bool], spelled: Sequence,
@@ -215,8 +204,8 @@ def _split_at_chords(notes: Sequence[Note], ties: Sequence[bool], spelled: Seque
         start, end = t, t + n.duration
         inner = [c for c in cuts if start < c < end]
         for c in inner:
-            out_n.append(replace(n, duration=c - start, tie=not n.is_rest))
-            out_t.append(not n.is_rest)
+            out_n.append(replace(n, duration=c - start))
+            out_t.append(not n.is_rest)             # the tie written after the piece
             out_s.append(sp)
             start = c
         out_n.append(replace(n, duration=end - start))
@@ -265,15 +254,13 @@ def _bar_text(bar: Bar, speller: _BarSpeller, unit: Fraction, ties: Sequence[boo
     while i < len(notes):
         if i in groups:
             end, p = groups[i]
-            q = 1 << (p.bit_length() - 1)            # largest power of two below p
-            if q == p:
-                q //= 2
+            q = 1 << (p.bit_length() - 1)            # largest power of two below p (p is odd, > 1)
             words, texts = [], []
             lead = chords_at(t)      # a chord symbol goes before the tuplet sign
             for k in range(i, end):
                 mine = pieces_of(k, Fraction(p, q))
                 words += mine
-                texts.append((chords_at(t) if k > i else "") + "".join(w for w, _ in mine))
+                texts.append(chords_at(t) + "".join(w for w, _ in mine))   # (the first one's: lead)
                 t += notes[k].duration
             # abc2midi warns about "(3" over unequal notes, not about the long form.
             plain = (p, q, len(words)) == (3, 2, 3) and len({w[1] for w in words}) == 1
@@ -302,9 +289,10 @@ def _choose_unit(tune: Tune) -> Fraction:
 
 
 def _ties(tune: Tune) -> list[list[bool]]:
-    """For each note: write a tie after it (tied, and the next note has the same pitch)."""
+    """For each note: write a tie after it (tied, and the next note has the same pitch;
+    never written after a rest)."""
     flat = [n for b in tune.bars for n in b.notes]
-    keep = [n.tie and not n.is_rest and k + 1 < len(flat) and flat[k + 1].pitch == n.pitch
+    keep = [n.tie and k + 1 < len(flat) and flat[k + 1].pitch == n.pitch
             for k, n in enumerate(flat)]
     out, k = [], 0
     for b in tune.bars:
@@ -382,16 +370,15 @@ def _plan_meters(tune: Tune, bars: Sequence[Bar], tokens: Sequence[str]) -> tupl
         in_force, count, first = tune.meter, Fraction(0), True
         for b in order:
             if b not in emit and meters[b] != in_force:
-                emit.add(b)
-                changed = True
+                emit.add(b)            # (emit follows from meters: only their changes count)
             in_force = meters[b]
             count += lengths[b]
             if tokens[b] == "|":
                 if not first:
                     checks.setdefault(b, set()).add(count)
                 count, first = Fraction(0), False
-            elif count == _expected(in_force):
-                count = Fraction(0)
+            elif count == _expected(in_force):       # a full bar: counted like a "|"
+                count, first = Fraction(0), False
         for b, counts in checks.items():
             c = next(iter(counts))
             # measured alone (a bar that carries another's count keeps its meter); never the pickup
