@@ -17,7 +17,10 @@ sounding notes (-12..12, 25 bins).  Methods (``--methods``):
 
 Prints one JSON line: per method ``distance_without_profile``, ``distance_with_profile``,
 ``reduction`` (= 1 - with/without) and ``moved`` (the distance between the samples with
-and without the profile: how far the profile moves the output), plus counts.
+and without the profile: how far the profile moves the output), ``to_profile_half`` (the
+same distances to the tunes the profile was trained on: does it learn them?), plus
+counts and ``halves_distance`` (profile half against held-out half: how alike the
+person's own two halves are; when they differ, no profile of one half reaches the other).
 
 >>> round(js([1, 0], [0, 1]), 3), js([1, 1], [2, 2])
 (1.0, 0.0)
@@ -197,16 +200,20 @@ def main(argv=None) -> int:
                 return 2
             summary = midime.personalize([str(f) for f, _ in prof_part], name="eval")
             held_tunes = [t for _, t in held]
+            prof_tunes = [t for _, t in prof_part]
             everything = [t for _, t in loaded]
             for m in methods:
                 total = args.phrases if m == "vae" else args.tunes_generated
                 without = sample(m, held_tunes, everything, total, args.seed, None)
                 with_ = sample(m, held_tunes, everything, total, args.seed, "eval")
                 d0, d1 = distance(without, held_tunes), distance(with_, held_tunes)
+                p0, p1 = distance(without, prof_tunes), distance(with_, prof_tunes)
                 res[m] = {"distance_without_profile": round(d0, 4),
                           "distance_with_profile": round(d1, 4),
                           "reduction": round(1 - d1 / d0, 4) if d0 > 0 else 0.0,
-                          "moved": round(distance(with_, without), 4), "samples": len(with_)}
+                          "moved": round(distance(with_, without), 4), "samples": len(with_),
+                          "to_profile_half": {"without": round(p0, 4), "with": round(p1, 4),
+                                              "reduction": round(1 - p1 / p0, 4) if p0 > 0 else 0.0}}
         finally:
             if old_home is None:
                 os.environ.pop("ST4RT_HOME", None)
@@ -214,6 +221,7 @@ def main(argv=None) -> int:
                 os.environ["ST4RT_HOME"] = old_home
     meters = Counter(f"{t.meter[0]}/{t.meter[1]}" for _, t in loaded)
     res.update({"profile_tunes": len(prof_part), "heldout_tunes": len(held_tunes),
+                "halves_distance": round(distance(prof_tunes, held_tunes), 4),
                 "meters": dict(sorted(meters.items())), "seed": args.seed,
                 "data": str(args.tunes or f"--user {args.user}"), "profile": summary})
     print(json.dumps(res))

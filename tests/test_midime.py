@@ -145,6 +145,9 @@ def test_eval_personalize_splits_each_meter_and_prints_one_json_line(home, capsy
     for m in ("vae", "generate"):
         assert r[m]["distance_without_profile"] > 0 and r[m]["moved"] >= 0
         assert r[m]["samples"] >= 2
+        to_prof = r[m]["to_profile_half"]
+        assert to_prof["reduction"] == pytest.approx(1 - to_prof["with"] / to_prof["without"], abs=1e-3)
+    assert 0 < r["halves_distance"] < 1     # two different scale tunes and jigs on each side
 
 
 def test_split_by_meter_keeps_every_type_on_both_sides():
