@@ -101,8 +101,8 @@ def session(piece: Tune | None = None, seed: int = 7, **settings) -> Session:
     return s
 
 
-def do(s: Session, name: str, **args):
-    return s.apply(Intent(name, args))
+def do(s: Session, intent: str, /, **args):
+    return s.apply(Intent(intent, args))
 
 
 def offer(label: str, seed: int, n: int = 2, few: str = "") -> str:
@@ -415,3 +415,419 @@ def test_turns_on_the_piece_need_a_piece(intent, what):
         s.apply(intent)
     assert str(e.value) == (f"nothing to {what} yet: paste or load a tune first "
                             "(or 'generate 8 bars')")
+
+
+# ----- choosing: take, reject, undo, redo ---------------------------------------------------
+def table(s: Session, piece: Tune, k: int = 2) -> tuple:
+    """k hand-made continuations of `piece` (bar 1 again, bar 2 again, ...) on the table."""
+    props = tuple(Proposal(piece.append_bars([piece.bar(i + 1)]), (piece.num_bars + 1,))
+                  for i in range(k))
+    s.push_proposals(props, Intent("continue", {"bars": 1}), "continue 1 bars")
+    return props
+
+
+def test_take_reject_and_the_candidate_numbers():
+    s = session(scale())
+    with pytest.raises(CommandError) as e:
+        do(s, "accept")
+    assert str(e.value) == "no candidates on the table to keep: try 'continue 8 bars'"
+    with pytest.raises(CommandError) as e:
+        do(s, "accept", candidate=1)
+    assert str(e.value) == "no candidates on the table: try 'continue 8 bars' or 'vary bar 3'"
+    with pytest.raises(CommandError) as e:
+        do(s, "reject")
+    assert str(e.value) == "no candidates to reject"
+    props = table(s, scale(), 3)
+    for k in (4, 0, -4):
+        with pytest.raises(CommandError) as e:
+            do(s, "accept", candidate=k)
+        assert str(e.value) == f"there is no candidate {k}: choose 1 to 3"
+    out = do(s, "accept", candidate=-1)                      # the last one
+    assert out.message == "accepted candidate 3: the piece now has 5 bars" and out.kind == "piece"
+    assert s.piece == props[2].tune and s.proposals == () and s.state.label == "accept 3"
+    assert s.state.request is None
+    do(s, "undo")
+    out = do(s, "accept")                                    # "yes": the first one
+    assert out.message == "accepted candidate 1: the piece now has 5 bars" and s.piece == props[0].tune
+    do(s, "undo")
+    out = do(s, "reject")
+    assert out.message == "rejected 3 candidates ('again' rolls new ones)" and out.changed
+    assert s.proposals == () and s.piece == scale() and s.state.label == "reject"
+    assert s.state.request == Intent("continue", {"bars": 1})
+    assert saved(s)["history"][-1] == {"piece": 0, "proposals": [], "label": "reject",
+                                       "request": {"intent": "continue", "args": {"bars": 1}}}
+
+
+def test_undo_and_redo_say_what_they_undid_and_redid():
+    s = session(scale())
+    with pytest.raises(CommandError) as e:
+        Session(seed=1).apply(Intent("undo", {}))
+    assert str(e.value) == "nothing to undo"
+    do(s, "transpose", semitones=2)
+    do(s, "tempo", bpm=90)
+    table(s, s.piece)
+    out = do(s, "undo")
+    assert out.message == "undid 'continue 1 bars'" and out.kind == "piece"
+    assert s.proposals == () and s.piece.tempo == 90 and s.index == 3
+    out = do(s, "undo", count=0)                          # at least one
+    assert out.message == "undid 'tempo 90'" and s.index == 2
+    out = do(s, "redo", count=0)
+    assert out.message == "redid 'tempo 90'" and out.kind == "piece" and s.piece.tempo == 90
+    out = do(s, "undo", count=5)
+    assert out.message == "undid 'tempo 90', 'transpose +2', 'load' (only 3 turns to undo)"
+    assert s.index == 0 and s.piece is None and saved(s)["index"] == 0
+    out = do(s, "redo", count=2)
+    assert out.message == "redid 'load', 'transpose +2'" and s.piece == scale().transpose(2)
+    assert saved(s)["index"] == 2
+    out = do(s, "redo", count=3)
+    assert out.message == "redid 'tempo 90', 'continue 1 bars' (only 2 turns to redo)"
+    assert out.kind == "proposals" and len(s.proposals) == 2
+    out = do(s, "undo", count=2)
+    assert out.message == "undid 'continue 1 bars', 'tempo 90'" and s.index == 2
+    assert out.kind == "piece"
+    do(s, "redo")
+    out = do(s, "redo")
+    assert out.kind == "proposals"
+    with pytest.raises(CommandError) as e:
+        do(s, "redo")
+    assert str(e.value) == "nothing to redo"
+    out = do(s, "undo", count=1)
+    assert out.message == "undid 'continue 1 bars'"
+
+
+def test_history_keeps_the_last_200_turns():
+    s = Session(seed=1, autosave=False)
+    s.set_piece(scale(), "load")
+    for k in range(210):
+        s.push(State(scale(), (), None, f"turn {k}"))
+    assert len(s.history) == 200 and s.index == 199
+    assert s.history[0].label == "turn 10" and s.state.label == "turn 209"
+    s.index = 150
+    s.push(State(None, (), None, "new"))                   # the redo branch goes
+    assert len(s.history) == 152 and s.index == 151 and not s.can_redo() and s.can_undo()
+    assert not (sessions_dir() / f"{s.name}.json").exists()          # autosave off: no file
+
+
+# ----- the written form and the piece's settings ------------------------------------------------
+def test_repeat_unfold_and_fold_messages():
+    s = session(scale())
+    table(s, scale())
+    out = do(s, "repeat", bars=[2, 1])
+    assert out.message == "bars 1-2 are now between repeat signs: 4 bars, 6 played"
+    assert out.kind == "piece" and s.state.label == "repeat bars 1-2"
+    assert s.piece.bar(1).repeat_start and s.piece.bar(2).barline == ":|"
+    assert all(p.tune.bar(1).repeat_start and p.tune.bar(2).barline == ":|" for p in s.proposals)
+    out = do(s, "unfold")
+    assert out.message == "unfolded: the repeats are written out (6 bars)" and out.kind == "piece"
+    assert s.piece.num_bars == 6 and not s.piece.has_form and s.proposals == ()
+    assert s.state.label == "unfold"
+    assert do(s, "unfold").message == "nothing to unfold: the piece has no repeats or parts"
+    assert do(s, "fold").message == "nothing to fold: no section is repeated note for note"
+    a = [[(60 + k, 2)] for k in range(4)]
+    b = [[(67 + k, 2)] for k in range(4)]
+    s.set_piece(Tune.from_bars(a + a + b + b, meter=(2, 4), title="AABB"), "load")
+    table(s, s.piece)
+    out = do(s, "fold")
+    assert out.message == "folded: repeated sections are written as repeats (8 bars, 16 played)"
+    assert out.kind == "piece" and s.state.label == "fold" and s.piece.num_played_bars == 16
+    assert s.proposals == ()
+    for name in ("repeat", "unfold", "fold"):
+        with pytest.raises(CommandError) as e:
+            Session(seed=1).apply(Intent(name, {"bars": [1]} if name == "repeat" else {}))
+        assert str(e.value) == (f"nothing to {name} yet: paste or load a tune first "
+                                "(or 'generate 8 bars')")
+
+
+def test_change_the_meter():
+    s = session(scale())
+    out = do(s, "meter", meter="4/4")
+    assert out.message == "the piece is already in 4/4" and not out.changed
+    out = do(s, "meter", meter=[2, 4])
+    assert out.message == "re-barred in 2/4: 8 bars" and out.kind == "piece"
+    assert s.piece.meter == (2, 4) and s.state.label == "meter 2/4"
+    assert s.piece.sounding() == scale().sounding() and all(b.meter == (2, 4) for b in s.piece.bars)
+    # a pickup stays a pickup: the Kesh's one quaver, then 6/8 bars as 3/4 bars
+    s.set_piece(kesh(), "load")
+    out = do(s, "meter", meter="3/4")
+    assert s.piece.pickup and s.piece.bars[0].notes == kesh().bars[0].notes
+    assert s.piece.sounding() == kesh().sounding() and s.piece.meter == (3, 4)
+    assert out.message == f"re-barred in 3/4: {s.piece.num_bars} bars + pickup"
+    # a piece in 4/4 with one bar in 2/4 is not all in 4/4
+    mixed = Tune.from_bars([[(62, 4)], [(64, 2)]]).with_bar(2, meter=(2, 4))
+    s.set_piece(mixed, "load")
+    out = do(s, "meter", meter="4/4")
+    assert out.message.startswith("re-barred in 4/4") and s.piece.bar(2).meter == (4, 4)
+    s.set_piece(scale().with_repeat(1, 2), "load")
+    with pytest.raises(CommandError) as e:
+        do(s, "meter", meter="3/4")
+    assert str(e.value) == "the piece has repeats or parts: 'unfold' it first, then change the meter"
+    with pytest.raises(CommandError) as e:
+        Session(seed=1).apply(Intent("meter", {"meter": "3/4"}))
+    assert str(e.value).startswith("nothing to change the meter of yet")
+
+
+@pytest.mark.parametrize("start,direction,bpm", [
+    (120, "up", 132), (120, "down", 109), (390, "up", 400), (21, "down", 20), (400, "up", 400),
+])
+def test_faster_and_slower(start, direction, bpm):
+    s = session(scale().with_(tempo=start))
+    out = do(s, "tempo_step", direction=direction)
+    assert s.piece.tempo == bpm and out.message == f"tempo is now {bpm} bpm"
+
+
+def test_tempo_and_title_edit_the_piece_and_the_table():
+    s = session(scale())
+    table(s, scale())
+    for bpm in (19, 401):
+        with pytest.raises(CommandError) as e:
+            do(s, "tempo", bpm=bpm)
+        assert str(e.value) == f"tempo {bpm} is out of range: use 20..400 bpm"
+    for bpm in (20, 400):
+        assert do(s, "tempo", bpm=bpm).message == f"tempo is now {bpm} bpm"
+        assert s.piece.tempo == bpm and all(p.tune.tempo == bpm for p in s.proposals)
+    assert s.state.label == "tempo 400" and s.state.request == Intent("continue", {"bars": 1})
+    out = do(s, "title", text="  The   Morning\tDew ")
+    assert out.message == "title is now 'The Morning Dew'" and s.state.label == "title"
+    assert s.piece.title == "The Morning Dew" and all(p.tune.title == "The Morning Dew" for p in s.proposals)
+    do(s, "undo")
+    assert s.piece.title == "Scale" and len(s.proposals) == 2
+    with pytest.raises(CommandError) as e:
+        Session(seed=1).apply(Intent("title", {"text": "x"}))
+    assert str(e.value).startswith("nothing to name yet: paste or load")
+    for intent in (Intent("tempo", {"bpm": 90}), Intent("tempo_step", {"direction": "up"})):
+        with pytest.raises(CommandError) as e:
+            Session(seed=1).apply(intent)
+        assert str(e.value).startswith("nothing to " + ("set" if intent.name == "tempo" else "change")
+                                       + " the tempo of yet")
+
+
+@pytest.mark.parametrize("args,message,shift", [
+    ({"semitones": 1}, "transposed up 1 semitone: now Eb major", 1),
+    ({"semitones": -1}, "transposed down 1 semitone: now Db major", -1),
+    ({"semitones": -12}, "transposed down 12 semitones: now D major", -12),
+    ({"key": "G"}, "transposed up 5 semitones: now G major", 5),
+    ({"key": "A minor"}, "transposed down 5 semitones: now A major", -5),   # the tonic only
+    ({"key": "G#"}, "transposed down 6 semitones: now Ab major", -6),       # a tritone: down
+    ({"semitones": 53}, "transposed up 53 semitones: now G major", 53),      # top note 127
+    ({"semitones": -62}, "transposed down 62 semitones: now C major", -62),  # bottom note 0
+])
+def test_transpose_says_how_far_and_into_which_key(args, message, shift):
+    s = session(scale())
+    out = do(s, "transpose", **args)
+    assert out.message == message and out.changed
+    assert pitches(s.piece) == [p + shift for p in pitches(scale())]
+    assert s.state.label == f"transpose {shift:+d}"
+
+
+def test_transpose_limits_count_the_proposals_too():
+    s = session(scale())
+    with pytest.raises(CommandError) as e:
+        do(s, "transpose")
+    assert str(e.value) == "transpose: say by how much ('up 2') or to which key ('to D')"
+    out = do(s, "transpose", semitones=0)
+    assert out.message == "transposed by 0: nothing changed" and not out.changed
+    assert do(s, "transpose", key="D").message == "transposed by 0: nothing changed"
+    high = Tune.from_bars([[(96, 4)]], title="High")
+    s.push_proposals([Proposal(scale().append_bars(high.bars), (5,))], None, "continue")
+    with pytest.raises(CommandError) as e:
+        do(s, "transpose", semitones=32)                 # the piece could, bar 5 of the table not
+    assert str(e.value) == "transposing by 32 would leave the MIDI range 0..127"
+    with pytest.raises(CommandError) as e:
+        do(s, "transpose", semitones=-63)
+    assert str(e.value) == "transposing by -63 would leave the MIDI range 0..127"
+    do(s, "transpose", semitones=31)
+    assert s.proposals[0].tune.bar(5).notes[0].pitch == 127
+    rests = session(Tune.from_bars([[(None, 4)]], title="Rest"))
+    assert do(rests, "transpose", semitones=200).message == "transposed up 200 semitones: now Ab major"
+
+
+# ----- settings -----------------------------------------------------------------------------
+def test_temperature_setting():
+    s = Session(seed=1)
+    out = do(s, "temperature")
+    assert out.message == "temperature is 1.0 (higher = more adventurous)" and not out.changed
+    for bad in (0.04, 3.01):
+        with pytest.raises(CommandError) as e:
+            do(s, "temperature", value=bad)
+        assert str(e.value) == f"temperature {bad} is out of range: use 0.05..3"
+    for value, shown in ((0.05, 0.05), (3.0, 3.0), (0.12345, 0.123), (1, 1.0)):
+        out = do(s, "temperature", value=value)
+        assert out.message == f"temperature is now {shown}" and out.changed
+        assert s.settings.temperature == shown and saved(s)["settings"]["temperature"] == shown
+    for direction, shown in (("up", 1.25), ("up", 1.56), ("down", 1.25), ("down", 1.0)):
+        do(s, "temperature", direction=direction)
+        assert s.settings.temperature == shown
+    s.settings.temperature = 2.9
+    do(s, "temperature", direction="up")
+    assert s.settings.temperature == 3.0
+    s.settings.temperature = 0.06
+    out = do(s, "temperature", direction="down")
+    assert s.settings.temperature == 0.05 and out.message == "temperature is now 0.05"
+    s.settings.temperature = 0.333
+    do(s, "temperature", direction="up")
+    assert s.settings.temperature == 0.42               # two places when stepping
+
+
+def test_candidates_profile_and_port_settings():
+    s = Session(seed=1)
+    out = do(s, "candidates")
+    assert out.message == "4 candidates per turn" and not out.changed
+    for bad in (0, 17):
+        with pytest.raises(CommandError) as e:
+            do(s, "candidates", count=bad)
+        assert str(e.value) == "candidates: use 1..16"
+    for n in (1, 16):
+        out = do(s, "candidates", count=n)
+        assert out.message == f"{n} candidates per turn from now on" and out.changed
+        assert saved(s)["settings"]["candidates"] == n
+    assert do(s, "profile").message == "profile: none"
+    out = do(s, "profile", name="fiddle")
+    assert out.message == "profile is now fiddle" and out.changed and saved(s)["settings"]["profile"] == "fiddle"
+    assert do(s, "profile").message == "profile: fiddle"
+    assert do(s, "profile", name=None).message == "profile is now none" and s.settings.profile is None
+    out = do(s, "port", name="Synth 1")
+    assert out.message == "MIDI port: Synth 1" and out.changed and saved(s)["settings"]["port"] == "Synth 1"
+    for word in ("none", "Off", "DEFAULT"):
+        do(s, "port", name="x")
+        out = do(s, "port", name=word)
+        assert out.message == "MIDI port: none (audio)" and s.settings.port is None
+        assert saved(s)["settings"]["port"] is None
+
+
+def test_personalize_makes_the_profile_me_and_turns_it_on(home, monkeypatch):
+    from st4rt_repl.models import midime
+    monkeypatch.setattr(midime, "STEPS", 5)
+    s = Session(seed=1)
+    (home / "empty").mkdir()
+    (home / "empty" / "notes.txt").write_text("not a tune")
+    with pytest.raises(CommandError) as e:
+        do(s, "personalize", path="empty")
+    assert str(e.value) == "empty: no .abc, .mid or .musicxml files in this folder"
+    with pytest.raises(CommandError) as e:
+        do(s, "personalize", path="nowhere")
+    assert str(e.value) == "nowhere: no such file or folder"
+    assert s.settings.profile is None
+    (home / "tunes" / "jigs").mkdir(parents=True)
+    (home / "tunes" / "jigs" / "kesh.ABC").write_text(KESH)     # found in a sub-folder, any case
+    out = do(s, "personalize", path="tunes")
+    assert out.message.startswith("profile 'me': 1 tunes, ") and out.message.endswith("; profile 'me' is now on")
+    assert s.settings.profile == "me" and saved(s)["settings"]["profile"] == "me" and out.changed
+    assert midime.profile_path("me").is_file()
+    out = do(s, "personalize", path=str(home / "tunes" / "jigs" / "kesh.ABC"))   # one file
+    assert out.message.startswith("profile 'me': 1 tunes, ")
+
+
+# ----- playing (the MIDI port is the in-memory one of test_playback) -----------------------------
+@pytest.fixture
+def port(monkeypatch):
+    ports = []
+
+    def open_port(name):
+        ports.append((name, RecordingPort(name)))
+        return ports[-1][1]
+    monkeypatch.setattr(playback, "_open_port", open_port)
+    return ports
+
+
+def playing(what: str, port: str = "rec") -> str:
+    return f"playing {what} to MIDI port {port!r}; stop (or Ctrl-C) stops it"
+
+
+STEPS = Tune.from_bars([[(60, 4)], [(62, 4)], [(64, 4)], [(65, 4)]], title="Steps")   # C D E F
+
+
+def heard(s: Session, port, **args) -> tuple:
+    """(first pitch the port hears, how many bars, bpm, looping) of `play ARGS`."""
+    import re
+    out = do(s, "play", **args)
+    m = re.fullmatch(r"playing 'Steps' bars (\d+)-(\d+) at (\d+) bpm on piano(, looping)? to MIDI "
+                     r"port 'rec'; stop \(or Ctrl-C\) stops it", out.message)
+    assert m, out.message
+    received = port[-1][1].received
+    deadline = time.monotonic() + 10
+    while not any(msg.type == "note_on" for _, msg in received) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    first = next(msg.note for _, msg in received if msg.type == "note_on")
+    assert out.kind == "info" and not out.changed
+    return first, int(m.group(2)) - int(m.group(1)) + 1, int(m.group(3)), bool(m.group(4))
+
+
+def test_play_the_piece_some_bars_or_a_candidate_to_the_port(port):
+    s = session(STEPS)
+    s.settings.port = "rec"
+    assert do(s, "play").message == playing("'Steps' bars 1-4 at 120 bpm on piano")
+    assert port[-1][0] == "rec"
+    assert do(s, "stop").message == "stopped"
+    assert do(s, "stop").message == "nothing is playing"
+    assert heard(s, port) == (60, 4, 120, False)
+    assert heard(s, port, bars=[3, 2]) == (62, 2, 120, False)
+    assert heard(s, port, bars=[-1]) == (65, 1, 120, False)
+    assert heard(s, port, **{"from": 2}) == (62, 3, 120, False)
+    assert heard(s, port, from_bar=-2) == (64, 2, 120, False)
+    assert heard(s, port, **{"from": 3, "from_bar": 1}) == (64, 2, 120, False)
+    assert heard(s, port, loop=True) == (60, 4, 120, True)
+    assert heard(s, port, tempo=20) == (60, 4, 20, False)
+    assert heard(s, port, tempo=400, bars=[2, 3], loop=True) == (62, 2, 400, True)
+    for bad in (19, 401):
+        with pytest.raises(CommandError) as e:
+            do(s, "play", tempo=bad)
+        assert str(e.value) == f"tempo {bad} is out of range: use 20..400 bpm"
+    s.push_proposals([Proposal(STEPS.append_bars([STEPS.bar(k)]), (5,)) for k in (2, 3)],
+                     None, "continue 1 bars")
+    assert heard(s, port, candidate=2) == (60, 5, 120, False)
+    assert heard(s, port, candidate=-1, bars=[5]) == (64, 1, 120, False)
+    assert heard(s, port, candidate=1, bars=[5]) == (62, 1, 120, False)
+    with pytest.raises(CommandError) as e:
+        do(s, "play", bars=[9])
+    assert str(e.value) == "bar 9 does not exist: the tune has 4 bars"
+    with pytest.raises(CommandError) as e:
+        do(s, "play", candidate=3)
+    assert str(e.value) == "there is no candidate 3: choose 1 to 2"
+    do(s, "stop")
+    assert s.index == 2                          # playing is no turn
+
+
+def test_play_at_a_tempo_overrides_the_config_tempo(port, home):
+    from st4rt_repl import paths
+    from st4rt_repl.config import load_config
+    load_config()                                # writes the commented default file
+    cfg = paths.config_file()
+    cfg.write_text(cfg.read_text().replace("\ntempo = 0", "\ntempo = 100")
+                   .replace('midi_port = ""', 'midi_port = "cfgport"'))
+    s = session(scale())
+    assert do(s, "play").message == playing("'Scale' bars 1-4 at 100 bpm on piano", "cfgport")
+    assert do(s, "play", tempo=140).message == playing("'Scale' bars 1-4 at 140 bpm on piano", "cfgport")
+    s.settings.port = "mine"                     # the session's port before the config's
+    assert do(s, "play").message == playing("'Scale' bars 1-4 at 100 bpm on piano", "mine")
+    assert do(s, "play", tempo=90, loop=True).message == \
+        playing("'Scale' bars 1-4 at 90 bpm on piano, looping", "mine")
+    do(s, "stop")
+
+
+def test_play_without_a_sound_device_writes_the_bars_it_would_play():
+    s = session(scale())
+    out = do(s, "play", bars=[2, 3], tempo=200)
+    midi = Path(out.message.split(" and ")[-1])
+    notes = [m for m in mido.MidiFile(str(midi)) if m.type == "note_on" and m.velocity]
+    assert [m.note for m in notes] == [69, 71, 74, 69]
+    tempos = [m.tempo for m in mido.merge_tracks(mido.MidiFile(str(midi)).tracks) if m.type == "set_tempo"]
+    assert tempos == [mido.bpm2tempo(200)]
+
+
+def test_ports_config_help_paste_and_quit(monkeypatch):
+    s = Session(seed=1)
+    monkeypatch.setattr(playback, "list_ports", lambda: ["Synth A", "Synth B"])
+    assert do(s, "ports").message == "MIDI output ports: Synth A, Synth B"
+    monkeypatch.setattr(playback, "list_ports", lambda: [])
+    assert do(s, "ports").message == "MIDI output ports: none found"
+    out = do(s, "config")
+    assert (out.kind, out.text, out.message) == ("text", playback.show_config(), "")
+    out = do(s, "help", topic="play")
+    assert (out.kind, out.topic, out.message) == ("help", "play", "")
+    assert do(s, "help").topic is None
+    assert (do(s, "paste").kind, do(s, "paste").message) == ("paste", "")
+    out = do(s, "quit")
+    assert (out.kind, out.message, out.changed) == ("quit", "bye", False)
+    with pytest.raises(CommandError) as e:
+        do(s, "frobnicate")
+    assert str(e.value) == "'frobnicate' is not something a session can do"
