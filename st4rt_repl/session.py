@@ -753,9 +753,9 @@ class Session:
 
     def _do_tempo_step(self, direction: str) -> Outcome:
         piece = self._need_piece("change the tempo of")
+        # 10 % a step: never a no-op, since a tempo of 5 or less (where 10 % rounds to
+        # nothing) is raised to the 20 bpm floor anyway
         bpm = round(piece.tempo * (1.1 if direction == "up" else 1 / 1.1))
-        if bpm == piece.tempo:
-            bpm += 1 if direction == "up" else -1
         return self._do_tempo(max(20, min(400, bpm)))
 
     def _do_title(self, text: str) -> Outcome:

@@ -831,3 +831,174 @@ def test_ports_config_help_paste_and_quit(monkeypatch):
     with pytest.raises(CommandError) as e:
         do(s, "frobnicate")
     assert str(e.value) == "'frobnicate' is not something a session can do"
+
+
+# ----- what the musician is shown ------------------------------------------------------------
+def test_status_lists_piece_file_history_and_settings():
+    s = session(kesh().with_repeat(1, 8).with_(parts="AAB"), seed=7)
+    s.settings.rolls, s.settings.temperature, s.settings.candidates = 3, 0.8, 2
+    out = do(s, "status")
+    assert (out.kind, out.message) == ("text", "")
+    assert out.text.split("\n") == [
+        f"session {s.name} (The Kesh, 8 bars, 16 played + pickup, turn 1)",
+        "piece: The Kesh, 8 bars, 16 played + pickup, G major, 6/8, 120 bpm, parts AAB",
+        f"file: {s.path}",
+        "history: turn 1 of 1 (undo yes, redo no)",
+        "temperature 0.8, 2 candidates, profile none, seed 7+3, port audio"]
+    table(s, s.piece)
+    do(s, "undo")
+    s.settings.profile, s.settings.port = "me", "Synth"
+    assert do(s, "status").text.split("\n")[2:] == [
+        f"file: {s.path}",
+        "history: turn 1 of 2 (undo yes, redo yes)",
+        "temperature 0.8, 2 candidates, profile me, seed 7+3, port Synth"]
+    do(s, "redo")
+    assert s.describe() == f"session {s.name} (The Kesh, 8 bars, 16 played + pickup, 2 proposals, turn 2)"
+    s = session(scale(), seed=1)
+    assert do(s, "status").text.split("\n")[1] == "piece: Scale, 4 bars, D major, 4/4, 120 bpm"
+    empty = Session(seed=2)
+    assert do(empty, "status").text.split("\n") == [
+        f"session {empty.name} (no piece yet, turn 0)", f"file: {empty.path}",
+        "history: turn 0 of 0 (undo no, redo no)",
+        "temperature 1.0, 4 candidates, profile none, seed 2+0, port audio"]
+
+
+def test_show_the_piece_the_table_or_one_candidate():
+    s = Session(seed=1)
+    out = do(s, "show")
+    assert out.message == "nothing yet: paste an ABC tune, 'load FILE' or 'generate 8 bars'"
+    assert out.kind == "info"
+    s.set_piece(scale(), "load")
+    assert (do(s, "show").kind, do(s, "show").message) == ("piece", "")
+    with pytest.raises(CommandError) as e:
+        do(s, "show", candidate=1)
+    assert str(e.value) == "no candidates on the table: try 'continue 8 bars' or 'vary bar 3'"
+    table(s, scale(), 3)
+    assert do(s, "show").kind == "proposals"
+    out = do(s, "show", candidate=-1)
+    assert (out.kind, out.candidate, out.message) == ("candidate", 3, "")
+    assert do(s, "show", candidate=2).candidate == 2
+    s = Session(seed=1)
+    s.push_proposals([Proposal(scale(), (1, 2, 3, 4))], Intent("generate", {"bars": 4}), "generate")
+    assert do(s, "show").kind == "proposals"          # generated tunes, no piece yet
+
+
+def test_length_text_counts_written_and_played_bars():
+    from st4rt_repl.session import length_text
+    one = Tune.from_bars([[(60, 4)]])
+    assert length_text(one) == "1 bar"
+    assert length_text(one.with_repeat(1, 1)) == "1 bar, 2 played"
+    assert length_text(kesh()) == "8 bars + pickup"
+    assert length_text(scale()) == "4 bars"
+
+
+# ----- saved sessions ---------------------------------------------------------------------------
+def test_sessions_are_listed_newest_first_with_their_pieces(home):
+    assert list_sessions() == []
+    assert do(Session(seed=1), "sessions").message == "no saved sessions yet"
+    a = Session("alpha", seed=1)
+    a.set_piece(kesh(), "load")
+    a.apply(Intent("transpose", {"semitones": 2}))
+    b = Session("beta", seed=1)
+    b.set_piece(scale("A tune with a very long title indeed, longer than thirty"), "load")
+    c = Session("gamma", seed=1)
+    c.save()
+    for k, name in enumerate(("alpha", "beta", "gamma")):          # a clear order of saving
+        os.utime(sessions_dir() / f"{name}.json", (1_000_000 + k, 1_000_000 + k))
+    (sessions_dir() / "broken.json").write_text("{")                # skipped
+    (sessions_dir() / "notes.txt").write_text("not a session")      # not *.json
+    rows = list_sessions()
+    assert [(r["name"], r["title"], r["bars"], r["turns"]) for r in rows] == [
+        ("gamma", "(empty)", 0, 0),
+        ("beta", "A tune with a very long title indeed, longer than thirty", 4, 1),
+        ("alpha", "The Kesh", 8, 2)]
+    assert rows[0]["saved"] == saved(c)["saved"] and len(rows[0]["saved"]) == 19
+    out = do(b, "sessions")
+    assert out.message == "3 saved sessions ('open NAME' to switch)" and out.kind == "text"
+    assert out.text.split("\n") == [
+        f"  gamma                    (empty)                          0 bars  {rows[0]['saved']}",
+        f"* beta                     A tune with a very long title    4 bars  {rows[1]['saved']}",
+        f"  alpha                    The Kesh                         8 bars  {rows[2]['saved']}"]
+
+
+def test_sessions_shows_thirty_at_most(home):
+    for k in range(31):
+        Session(f"s{k:02d}", seed=1).save()
+    out = do(Session("s00", seed=1), "sessions")
+    assert out.message == "31 saved sessions ('open NAME' to switch)"
+    assert len(out.text.split("\n")) == 30
+
+
+def test_save_open_and_new(home):
+    s = session(scale(), seed=5)
+    s.settings.rolls = 2
+    first = s.name
+    out = do(s, "save", name="tune-1")
+    assert out.message == f"saved session tune-1 ({sessions_dir() / 'tune-1.json'})"
+    assert s.name == "tune-1" and (sessions_dir() / "last").read_text() == "tune-1\n"
+    assert (sessions_dir() / f"{first}.json").exists()            # the old file stays
+    quiet = Session("quiet", seed=1, autosave=False)
+    quiet.set_piece(kesh(), "load")
+    assert not quiet.path.exists()
+    assert do(quiet, "save").message == f"saved session quiet ({quiet.path})"
+    assert Session.open("quiet").piece == kesh()
+    out = do(s, "new")
+    assert s.name != "tune-1" and s.piece is None and s.index == 0
+    assert out.message == f"new session {s.name} (the old one is saved as tune-1)"
+    assert s.settings.seed == 5 + 2 + 1 and s.settings.rolls == 0
+    assert saved(s)["settings"]["seed"] == 8 and Session.last_name() == s.name
+    fresh = s.name
+    table(s, scale())
+    out = do(s, "open", name="tune-1")
+    assert out.message == "opened session tune-1 (Scale, 4 bars, turn 1)" and out.kind == "piece"
+    assert s.name == "tune-1" and s.piece == scale() and s.settings.seed == 5
+    assert Session.open(fresh).proposals != ()                    # the one left was saved
+    assert Session.last_name() == "tune-1"
+    out = do(s, "open", name=fresh)
+    assert out.kind == "proposals" and out.message == f"opened session {fresh} (no piece yet, 2 proposals, turn 1)"
+    with pytest.raises(CommandError) as e:
+        do(s, "open", name="nothing-here")
+    assert str(e.value).startswith("no saved session 'nothing-here' (saved: ")
+    with pytest.raises(CommandError) as e:
+        do(s, "save", name="last")
+    assert str(e.value) == "bad session name 'last': use letters, digits, '-', '_' or '.'"
+
+
+def test_open_lists_five_saved_sessions_when_the_name_is_wrong(home):
+    with pytest.raises(CommandError) as e:
+        Session.open("none")
+    assert str(e.value) == "no saved session 'none'"
+    for k in range(6):
+        Session(f"s{k}", seed=1).save()
+        os.utime(sessions_dir() / f"s{k}.json", (1_000_000 + k, 1_000_000 + k))
+    with pytest.raises(CommandError) as e:
+        Session.open("none")
+    assert str(e.value) == "no saved session 'none' (saved: s5, s4, s3, s2, s1)"
+
+
+def test_fresh_names_never_reuse_a_file(home, monkeypatch):
+    monkeypatch.setattr(time, "strftime", lambda fmt, *a: "20261129-120000" if "%H" in fmt else "x")
+    names = []
+    for _ in range(3):
+        names.append(Session(seed=1))
+        names[-1].save()
+    assert [s.name for s in names] == ["20261129-120000", "20261129-120000-2", "20261129-120000-3"]
+
+
+# ----- loading and pasting ------------------------------------------------------------------
+def test_load_and_paste_say_what_came_in(home):
+    (home / "kesh.abc").write_text(KESH)
+    s = Session(seed=1)
+    out = do(s, "load", path="kesh.abc")
+    assert out.message == "loaded The Kesh (G major, 6/8, 8 bars + pickup)" and out.kind == "piece"
+    assert s.piece == kesh() and s.state.label == "load kesh.abc"
+    (home / "two.abc").write_text(KESH + "\nX:2\nT:Other\nM:2/4\nL:1/8\nK:D\nDEFG|ABcd|]\n")
+    out = do(s, "load", path=str(home / "two.abc"))
+    assert out.message == "loaded The Kesh (G major, 6/8, 8 bars + pickup); tune 1 of 2: The Kesh"
+    assert s.state.label == "load two.abc"
+    out = do(s, "primer", abc=KESH.replace("The Kesh", "Pasted"))
+    assert out.message == "primer: Pasted (G major, 6/8, 8 bars + pickup)" and out.kind == "piece"
+    assert s.state.label == "paste Pasted" and s.piece.title == "Pasted"
+    out = do(s, "primer", abc=KESH + "\nX:2\nT:Other\nK:D\nDEFG|]\n")
+    assert out.message == "primer: The Kesh (G major, 6/8, 8 bars + pickup); tune 1 of 2: The Kesh"
+    assert s.state.label == "paste The Kesh"
