@@ -702,8 +702,10 @@ class Session:
 
     # editing the piece ------------------------------------------------------------
     def _edit(self, fn, label: str) -> None:
-        """Apply `fn` to the piece and every proposal (a new, undoable turn)."""
-        piece = self._need_piece(label.split()[0])
+        """Apply `fn` to the piece and every proposal (a new, undoable turn).
+
+        Every caller has checked that there is a piece (with its own words)."""
+        piece = self.piece
         props = tuple(Proposal(fn(p.tune), p.changed) for p in self.proposals)
         self.push(State(fn(piece), props, self.state.request, label))
         self.save()

@@ -568,6 +568,7 @@ def test_change_the_meter():
 
 @pytest.mark.parametrize("start,direction,bpm", [
     (120, "up", 132), (120, "down", 109), (390, "up", 400), (21, "down", 20), (400, "up", 400),
+    (4, "up", 20), (5, "down", 20),           # too slow to step by 10 %: the floor
 ])
 def test_faster_and_slower(start, direction, bpm):
     s = session(scale().with_(tempo=start))
@@ -1002,3 +1003,128 @@ def test_load_and_paste_say_what_came_in(home):
     out = do(s, "primer", abc=KESH + "\nX:2\nT:Other\nK:D\nDEFG|]\n")
     assert out.message == "primer: The Kesh (G major, 6/8, 8 bars + pickup); tune 1 of 2: The Kesh"
     assert s.state.label == "paste The Kesh"
+
+
+# ----- exporting -------------------------------------------------------------------------------
+def test_export_names_and_places_the_file(home):
+    s = session(kesh())
+    with pytest.raises(CommandError) as e:
+        Session(seed=1).apply(Intent("export", {"format": "abc"}))
+    assert str(e.value) == "nothing to export yet: paste or load a tune first (or 'generate 8 bars')"
+    with pytest.raises(CommandError) as e:
+        do(s, "export", format="pdf")
+    assert str(e.value) == "unknown export format 'pdf'"
+    out = do(s, "export", format="abc", path="song")               # no extension: .abc added
+    assert out.message == "wrote song.abc (abc, 8 bars + pickup)" and not out.changed
+    assert parse_abc_text((home / "song.abc").read_text()).tune.sounding() == kesh().sounding()
+    (home / "out").mkdir()
+    out = do(s, "export", format="musicxml", path="out/.musicxml")  # "export musicxml out/"
+    assert out.message == "wrote out/the-kesh.musicxml (musicxml, 8 bars + pickup)"
+    assert (home / "out" / "the-kesh.musicxml").is_file() and not (home / "out.musicxml").exists()
+    (home / "a.mid").mkdir()
+    with pytest.raises(CommandError) as e:                          # a folder named like a file
+        do(s, "export", format="midi", path="a")
+    assert str(e.value) == "a.mid: is a folder"
+    (home / "taken.abc").write_text("mine")
+    with pytest.raises(CommandError) as e:
+        do(s, "export", format="abc", path="taken.abc")
+    assert str(e.value) == ("taken.abc already exists: say 'export abc taken.abc overwrite' to "
+                            "replace it (or run the script with --force)")
+    assert e.value.question == "taken.abc already exists. Replace it? [y/N] "
+    assert e.value.then == Intent("export", {"format": "abc", "path": "taken.abc", "overwrite": True})
+    assert (home / "taken.abc").read_text() == "mine"
+    out = do(s, "export", format="abc", path="taken.abc", force=True)
+    assert out.message == "wrote taken.abc (abc, 8 bars + pickup)"
+    assert (home / "taken.abc").read_text().startswith("X:")
+    assert sorted(p.name for p in home.iterdir() if p.name.startswith(".")) == []
+
+
+# ----- a turn that fails says so in one line and changes nothing ------------------------------
+def test_errors_from_below_are_one_line(home, monkeypatch, port):
+    s = session(scale())
+    with pytest.raises(CommandError) as e:                       # a hand-made intent
+        do(s, "tempo", speed=3)
+    assert str(e.value) == ("tempo: bad arguments (Session._do_tempo() got an unexpected keyword "
+                            "argument 'speed')")
+    with pytest.raises(CommandError) as e:                       # an OSError naming its file
+        do(s, "export", format="abc", path="nodir/x.abc")
+    assert str(e.value) == f"nodir/.x.{os.getpid()}.part.abc: No such file or directory"
+    with pytest.raises(CommandError) as e:                       # ... inside the data folder
+        do(s, "export", format="abc", path=str(home / "home" / "nodir" / "x.abc"))
+    assert str(e.value) == (f"cannot write to {home / 'home'} (No such file or directory): "
+                            "set ST4RT_HOME to a folder you can write")
+    s.settings.port = "rec"
+
+    def broken(error):
+        def open_port(name):
+            raise error
+        return open_port
+    for error, line in ((OSError(5, "Input/output error"), "Input/output error"),
+                        (OSError("the port  went\naway"), "the port went away"),
+                        (playback.PlaybackError(""), "PlaybackError"),
+                        (playback.PlaybackError("port\nbusy"), "port busy")):
+        monkeypatch.setattr(playback, "_open_port", broken(error))
+        with pytest.raises(CommandError) as e:
+            do(s, "play")
+        assert str(e.value) == line
+    monkeypatch.setattr(playback, "_open_port", broken(ValueError("a bug")))
+    with pytest.raises(ValueError):                               # a bug is not hidden
+        do(s, "play")
+    assert s.index == 1 and len(s.history) == 2
+
+
+def test_a_missing_module_is_named(monkeypatch):
+    s = session(scale())
+    import st4rt_repl
+    monkeypatch.setitem(sys.modules, "st4rt_repl.playback", None)     # as if not installed
+    monkeypatch.delattr(st4rt_repl, "playback", raising=False)
+    with pytest.raises(CommandError) as e:
+        do(s, "ports")
+    assert str(e.value) == "ports is not available (st4rt_repl.playback is missing)"
+    assert do(s, "stop").message == "nothing is playing"
+    monkeypatch.setitem(sys.modules, "st4rt_repl.fold", None)
+    monkeypatch.delattr(st4rt_repl, "fold", raising=False)
+    with pytest.raises(CommandError) as e:
+        do(s, "fold")
+    assert str(e.value) == "fold is not available in this version"
+
+
+@pytest.mark.parametrize("content,warning", [
+    (b"x" * 50 + b"/\n", "{last} is damaged (names '" + "x" * 40 + "'); starting a new session"),
+    (b"last\n", "{last} is damaged (names 'last'); starting a new session"),
+    (b"../up\n", "{last} is damaged (names '../up'); starting a new session"),
+    (b"gone\n", "{last} names session 'gone', which is gone; starting a new session"),
+    (b"\xff\xfe", "{last} is damaged (not text); starting a new session"),
+    (None, "cannot read {last} (Is a directory); starting a new session"),
+])
+def test_a_damaged_last_pointer_says_exactly_why(content, warning):
+    from st4rt_repl.session import find_last
+    Session("kept", seed=1).save()
+    last = sessions_dir() / "last"
+    if content is None:
+        last.unlink()
+        last.mkdir()
+    else:
+        last.write_bytes(content)
+    assert find_last() == (None, warning.format(last=last))
+
+
+@pytest.mark.parametrize("piece,bars", [
+    (kesh().with_repeat(1, 4).with_repeat(5, 8), 4),            # a pickup is not counted
+    (Tune.from_bars([[(62, 4)]] * 12).with_repeat(1, 1).with_repeat(2, 9).with_repeat(10, 12), 4),
+    (Tune.from_bars([[(62, 4)]] * 12).with_bar(1, part="A").with_bar(8, part="B"), 7),
+])
+def test_the_first_part_ends_at_the_next_part_or_repeat(models, piece, bars):
+    from st4rt_repl.session import _first_part_length
+    s = session(piece, seed=2)
+    out = do(s, "new_part", candidates=1)
+    assert out.message.startswith(f"1 candidates (new part of {bars} bars, seed 2)")
+    assert _first_part_length(Tune.from_bars([[(62, 4)]] * 12).with_repeat(1, 1)
+                              .with_repeat(2, 9).with_repeat(10, 12)) == 1
+
+
+def test_generate_makes_eight_bars_unless_told(models):
+    s = Session(seed=3)
+    out = do(s, "generate", candidates=1)
+    assert out.message == offer("generate 8 bars in 4/4, D major", 3, n=1)
+    assert s.proposals[0].tune.num_bars == 8
