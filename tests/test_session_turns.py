@@ -373,6 +373,14 @@ def test_continue_keeps_the_meter(models):
                             "'generate 8 bars in 2/4'")
     out = do(s, "continue", bars=2, candidates=1, meter="6/8")         # its own meter is fine
     assert out.message == offer("continue 2 bars", 3, n=1)
+    # the meter that counts is the last bar's
+    s.set_piece(Tune.from_bars([[(62, 4)], [(64, 2)]], title="Mixed").with_bar(2, meter=(2, 4)), "load")
+    out = do(s, "continue", bars=1, candidates=1, meter="2/4")
+    assert out.message == offer("continue 1 bars", 4, n=1)
+    with pytest.raises(CommandError) as e:
+        do(s, "continue", bars=1, meter="4/4")
+    assert str(e.value) == ("continue keeps the piece's meter 2/4; for a tune in another meter: "
+                            "'generate 8 bars in 4/4'")
 
 
 @pytest.mark.parametrize("intent,message", [
@@ -1110,17 +1118,14 @@ def test_a_damaged_last_pointer_says_exactly_why(content, warning):
 
 
 @pytest.mark.parametrize("piece,bars", [
-    (kesh().with_repeat(1, 4).with_repeat(5, 8), 4),            # a pickup is not counted
+    (kesh().with_repeat(1, 6).with_repeat(7, 8), 6),            # a pickup is not counted
     (Tune.from_bars([[(62, 4)]] * 12).with_repeat(1, 1).with_repeat(2, 9).with_repeat(10, 12), 4),
     (Tune.from_bars([[(62, 4)]] * 12).with_bar(1, part="A").with_bar(8, part="B"), 7),
 ])
 def test_the_first_part_ends_at_the_next_part_or_repeat(models, piece, bars):
-    from st4rt_repl.session import _first_part_length
     s = session(piece, seed=2)
     out = do(s, "new_part", candidates=1)
     assert out.message.startswith(f"1 candidates (new part of {bars} bars, seed 2)")
-    assert _first_part_length(Tune.from_bars([[(62, 4)]] * 12).with_repeat(1, 1)
-                              .with_repeat(2, 9).with_repeat(10, 12)) == 1
 
 
 def test_generate_makes_eight_bars_unless_told(models):
@@ -1128,3 +1133,6 @@ def test_generate_makes_eight_bars_unless_told(models):
     out = do(s, "generate", candidates=1)
     assert out.message == offer("generate 8 bars in 4/4, D major", 3, n=1)
     assert s.proposals[0].tune.num_bars == 8
+    s.set_piece(scale(), "load")
+    out = do(s, "continue", candidates=1)
+    assert out.message == offer("continue 8 bars", 4, n=1) and s.proposals[0].tune.num_bars == 12
