@@ -914,17 +914,26 @@ def test_sessions_are_listed_newest_first_with_their_pieces(home):
     c.save()
     for k, name in enumerate(("alpha", "beta", "gamma")):          # a clear order of saving
         os.utime(sessions_dir() / f"{name}.json", (1_000_000 + k, 1_000_000 + k))
-    (sessions_dir() / "broken.json").write_text("{")                # skipped
+    for name, text in (("broken", "{"), ("a-list", "[1]"), ("no-history", "{}"),    # all skipped
+                       ("no-index", '{"history": []}'), ("index-out", '{"history": [], "index": 0}')):
+        (sessions_dir() / f"{name}.json").write_text(text)
+    (sessions_dir() / "folder.json").mkdir()
+    bare = json.loads(b.path.read_text())
+    del bare["saved"]
+    (sessions_dir() / "bare.json").write_text(json.dumps(bare))
+    os.utime(sessions_dir() / "bare.json", (999_999, 999_999))
     (sessions_dir() / "notes.txt").write_text("not a session")      # not *.json
     rows = list_sessions()
     assert [(r["name"], r["title"], r["bars"], r["turns"]) for r in rows] == [
         ("gamma", "(empty)", 0, 0),
         ("beta", "A tune with a very long title indeed, longer than thirty", 4, 1),
-        ("alpha", "The Kesh", 8, 2)]
+        ("alpha", "The Kesh", 8, 2),
+        ("bare", "A tune with a very long title indeed, longer than thirty", 4, 1)]
+    assert rows[-1]["saved"] == ""
     assert rows[0]["saved"] == saved(c)["saved"] and len(rows[0]["saved"]) == 19
     out = do(b, "sessions")
-    assert out.message == "3 saved sessions ('open NAME' to switch)" and out.kind == "text"
-    assert out.text.split("\n") == [
+    assert out.message == "4 saved sessions ('open NAME' to switch)" and out.kind == "text"
+    assert out.text.split("\n")[:3] == [
         f"  gamma                    (empty)                          0 bars  {rows[0]['saved']}",
         f"* beta                     A tune with a very long title    4 bars  {rows[1]['saved']}",
         f"  alpha                    The Kesh                         8 bars  {rows[2]['saved']}"]
