@@ -1145,3 +1145,90 @@ def test_generate_makes_eight_bars_unless_told(models):
     s.set_piece(scale(), "load")
     out = do(s, "continue", candidates=1)
     assert out.message == offer("continue 8 bars", 4, n=1) and s.proposals[0].tune.num_bars == 12
+
+
+# ----- the session file ------------------------------------------------------------------------
+def _file(s: Session, **changes) -> dict:
+    d = saved(s)
+    for path, value in changes.items():
+        *head, last = path.split("__")
+        target = d
+        for k in head:
+            target = target[int(k)] if isinstance(target, list) else target[k]
+        if value is KeyError:
+            del target[last]
+        else:
+            target[last] = value
+    return d
+
+
+def test_the_session_file_brings_back_every_setting_and_label():
+    s = session(kesh(), seed=11)
+    s.settings.likeness, s.settings.rolls, s.settings.profile, s.settings.port = 0.25, 4, "me", "Synth"
+    s.settings.temperature, s.settings.candidates = 0.7, 3
+    table(s, kesh())
+    s.save()
+    back = Session.open(s.name)
+    assert back.settings == s.settings and back.autosave_enabled
+    assert [st.label for st in back.history] == ["start", "load", "continue 1 bars"]
+    assert back.history == s.history and back.index == 2
+    d = saved(s)
+    assert (d["name"], d["version"], d["format"]) == (s.name, 2, "st4rt-session")
+    assert Session.from_json(d).name == s.name
+    assert Session.from_json(_file(s, name="other")).name == "other"
+    del d["version"]                                        # before versions: taken as 0
+    assert Session.from_json(d).history == s.history
+
+
+@pytest.mark.parametrize("changes,why", [
+    ({"settings": [1]}, "settings are not a table"),
+    ({"settings__candidates": True}, "setting candidates = True"),
+    ({"settings__likeness": "0.5"}, "setting likeness = '0.5'"),
+    ({"settings__rolls": 1.5}, "setting rolls = 1.5"),
+    ({"settings__profile": 3}, "setting profile = 3"),
+    ({"settings__port": ["a"]}, "setting port = ['a']"),
+    ({"settings__temperature": 3.01}, "settings out of range"),
+    ({"settings__temperature": 0.049}, "settings out of range"),
+    ({"settings__candidates": 17}, "settings out of range"),
+    ({"settings__candidates": 0}, "settings out of range"),
+    ({"settings__likeness": 1.01}, "settings out of range"),
+    ({"settings__likeness": -0.01}, "settings out of range"),
+    ({"index": True}, "expected a whole number, found True"),
+    ({"index": 2}, "index 2 outside the history"),
+    ({"index": -1}, "index -1 outside the history"),
+    ({"history__1__piece": False}, "expected a whole number, found False"),
+    ({"history__1__piece": 1.0}, "expected a whole number, found 1.0"),
+])
+def test_a_damaged_setting_or_index_is_named(changes, why):
+    s = session(kesh())
+    s.path.write_text(json.dumps(_file(s, **changes)))
+    with pytest.raises(CommandError) as e:
+        Session.open(s.name)
+    assert str(e.value) == f"{s.path}: damaged session file ({why})"
+
+
+@pytest.mark.parametrize("changes", [
+    {"settings__temperature": 0.05}, {"settings__temperature": 3.0}, {"settings__temperature": 1},
+    {"settings__candidates": 1}, {"settings__candidates": 16},
+    {"settings__likeness": 0}, {"settings__likeness": 1},
+    {"settings__profile": None}, {"settings__port": None}, {"settings": {}}, {"index": 0},
+])
+def test_the_limits_of_a_sound_file_are_accepted(changes):
+    s = session(kesh())
+    s.path.write_text(json.dumps(_file(s, **changes)))
+    back = Session.open(s.name)
+    for path, value in changes.items():
+        if path.startswith("settings__"):
+            assert getattr(back.settings, path.split("__")[1]) == value
+    if changes == {"settings": {}}:                     # nothing said: the defaults
+        from st4rt_repl.session import Settings
+        assert back.settings == Settings()
+
+
+@pytest.mark.parametrize("version", [True, "2", 2.0])
+def test_a_version_that_is_not_a_whole_number_is_damage(version):
+    s = session(kesh())
+    s.path.write_text(json.dumps(_file(s, version=version)))
+    with pytest.raises(CommandError) as e:
+        Session.open(s.name)
+    assert str(e.value) == f"{s.path}: damaged session file (version {version!r})"
