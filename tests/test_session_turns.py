@@ -23,6 +23,7 @@ from st4rt_repl import engine, playback
 from st4rt_repl.commands import Intent, parse
 from st4rt_repl.engine import Proposal
 from st4rt_repl.formats import parse_abc_text
+from st4rt_repl.models import continuation, variation  # noqa: F401  (torch, once, at collection)
 from st4rt_repl.session import (CommandError, Session, State, list_sessions, sessions_dir)
 from st4rt_repl.tune import Key, Tune
 
@@ -43,7 +44,6 @@ def home(tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def models():
     """The shipped checkpoints, loaded once for the module (the engine caches them)."""
-    from st4rt_repl.models import continuation
     continuation.load()
     engine.vary(scale(), [1], candidates=1, seed=0)
     return True
