@@ -23,6 +23,7 @@ from st4rt_repl import engine, playback
 from st4rt_repl.commands import Intent, parse
 from st4rt_repl.engine import Proposal
 from st4rt_repl.formats import parse_abc_text
+from st4rt_repl.formats.abc_out import to_abc
 from st4rt_repl.models import continuation, variation  # noqa: F401  (torch, once, at collection)
 from st4rt_repl.session import (CommandError, Session, State, list_sessions, sessions_dir)
 from st4rt_repl.tune import Key, Tune
@@ -328,7 +329,10 @@ def test_continue_in_another_key_moves_the_new_bars_the_nearest_way(models):
     assert out.message == offer("continue 2 bars in A major", 14)
     for p, q in zip(s.proposals, want, strict=True):
         assert p.tune.bars[:4] == piece.bars[:4] and p.changed == q.changed
-        assert p.tune.bar(5).key == Key("A", "major") and p.tune.bar(6).key is None
+        assert p.tune.bar(5).key == p.tune.bar(6).key == Key("A", "major")    # both in A
+        abc = to_abc(p.tune)                     # written: one key change, and it holds
+        assert abc.count("[K:") == 1 and "[K:A]" in abc
+        assert parse_abc_text(abc).tune.key_at(6) == Key("A", "major")
         assert pitches(p.tune)[len(pitches(piece)):] == [x - 5 for x in pitches(q.tune)[len(pitches(piece)):]]
     do(s, "continue", bars=2, candidates=2, key=["E", "major"])       # D -> E: up a tone
     want = engine.continue_tune(piece, 2, candidates=2, seed=15)
@@ -355,7 +359,7 @@ def test_continue_in_the_key_the_piece_ends_in(models):
     got = s.proposals[0].tune
     first = len(piece.bars)
     assert out.message == offer("continue 2 bars in G major", 4, n=1)
-    assert got.bars[first].key == Key("G", "major")
+    assert all(b.key == Key("G", "major") for b in got.bars[first:])
     assert got.bars[:first - 1] == piece.bars[:-1]          # (the model may close the short last bar)
     assert [n.pitch for b in got.bars[first:] for n in b.notes] == \
         [n.pitch + 5 if n.pitch is not None else None for b in want.tune.bars[first:] for n in b.notes]
