@@ -1065,8 +1065,8 @@ def test_errors_from_below_are_one_line(home, monkeypatch, port):
     s = session(scale())
     with pytest.raises(CommandError) as e:                       # a hand-made intent
         do(s, "tempo", speed=3)
-    assert str(e.value) == ("tempo: bad arguments (Session._do_tempo() got an unexpected keyword "
-                            "argument 'speed')")
+    assert str(e.value).startswith("tempo: bad arguments (Session.") and "_do_tempo" in str(e.value)
+    assert str(e.value).endswith("() got an unexpected keyword argument 'speed')")
     with pytest.raises(CommandError) as e:                       # an OSError naming its file
         do(s, "export", format="abc", path="nodir/x.abc")
     assert str(e.value) == f"nodir/.x.{os.getpid()}.part.abc: No such file or directory"
