@@ -611,8 +611,7 @@ class Session:
 
     def _do_interpolate(self, **args) -> Outcome:
         return self._propose(Intent("interpolate", {"from": args["from"], "to": args["to"]}
-                                    | _given({k: v for k, v in args.items()
-                                              if k not in ("from", "to")})))
+                                    | _given(args)))
 
     def _do_again(self) -> Outcome:
         req = self.state.request

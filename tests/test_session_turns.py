@@ -505,6 +505,10 @@ def test_undo_and_redo_say_what_they_undid_and_redid():
     assert str(e.value) == "nothing to redo"
     out = do(s, "undo", count=1)
     assert out.message == "undid 'continue 1 bars'"
+    do(s, "redo")
+    do(s, "accept", candidate=1)
+    out = do(s, "undo")                                    # back to the table
+    assert out.message == "undid 'accept 1'" and out.kind == "proposals"
 
 
 def test_history_keeps_the_last_200_turns():
@@ -529,6 +533,12 @@ def test_repeat_unfold_and_fold_messages():
     assert out.kind == "piece" and s.state.label == "repeat bars 1-2"
     assert s.piece.bar(1).repeat_start and s.piece.bar(2).barline == ":|"
     assert all(p.tune.bar(1).repeat_start and p.tune.bar(2).barline == ":|" for p in s.proposals)
+    do(s, "undo")
+    out = do(s, "repeat", bars=[3, 1, 2])
+    assert out.message == "bars 1-3 are now between repeat signs: 4 bars, 7 played"
+    assert s.state.label == "repeat bars 1-3" and s.piece.bar(3).barline == ":|"
+    do(s, "undo")
+    do(s, "repeat", bars=[2, 1])
     out = do(s, "unfold")
     assert out.message == "unfolded: the repeats are written out (6 bars)" and out.kind == "piece"
     assert s.piece.num_bars == 6 and not s.piece.has_form and s.proposals == ()
@@ -543,7 +553,7 @@ def test_repeat_unfold_and_fold_messages():
     assert out.message == "folded: repeated sections are written as repeats (8 bars, 16 played)"
     assert out.kind == "piece" and s.state.label == "fold" and s.piece.num_played_bars == 16
     assert s.proposals == ()
-    for name in ("repeat", "unfold", "fold"):
+    for name in ("repeat", "unfold", "fold", "transpose", "play"):
         with pytest.raises(CommandError) as e:
             Session(seed=1).apply(Intent(name, {"bars": [1]} if name == "repeat" else {}))
         assert str(e.value) == (f"nothing to {name} yet: paste or load a tune first "
@@ -560,10 +570,15 @@ def test_change_the_meter():
     assert s.piece.sounding() == scale().sounding() and all(b.meter == (2, 4) for b in s.piece.bars)
     # a pickup stays a pickup: the Kesh's one quaver, then 6/8 bars as 3/4 bars
     s.set_piece(kesh(), "load")
+    assert do(s, "meter", meter="6/8").message == "the piece is already in 6/8"
     out = do(s, "meter", meter="3/4")
     assert s.piece.pickup and s.piece.bars[0].notes == kesh().bars[0].notes
     assert s.piece.sounding() == kesh().sounding() and s.piece.meter == (3, 4)
     assert out.message == f"re-barred in 3/4: {s.piece.num_bars} bars + pickup"
+    # a half-bar pickup in 4/4 is a whole bar of 2/4
+    s.set_piece(Tune.from_bars([[(60, 1), (62, 1)], [(64, 4)], [(65, 4)]], pickup=True), "load")
+    out = do(s, "meter", meter="2/4")
+    assert out.message == "re-barred in 2/4: 5 bars" and not s.piece.pickup
     # a piece in 4/4 with one bar in 2/4 is not all in 4/4
     mixed = Tune.from_bars([[(62, 4)], [(64, 2)]]).with_bar(2, meter=(2, 4))
     s.set_piece(mixed, "load")
@@ -1035,6 +1050,9 @@ def test_export_names_and_places_the_file(home):
     with pytest.raises(CommandError) as e:
         do(s, "export", format="pdf")
     assert str(e.value) == "unknown export format 'pdf'"
+    out = do(s, "export", format="abc")                            # no name: the title's
+    assert out.message == "wrote the-kesh.abc (abc, 8 bars + pickup)"
+    assert (home / "the-kesh.abc").is_file()
     out = do(s, "export", format="abc", path="song")               # no extension: .abc added
     assert out.message == "wrote song.abc (abc, 8 bars + pickup)" and not out.changed
     assert parse_abc_text((home / "song.abc").read_text()).tune.sounding() == kesh().sounding()
