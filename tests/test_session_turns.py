@@ -1254,3 +1254,25 @@ def test_a_version_that_is_not_a_whole_number_is_damage(version):
     with pytest.raises(CommandError) as e:
         Session.open(s.name)
     assert str(e.value) == f"{s.path}: damaged session file (version {version!r})"
+
+
+def test_unreadable_session_files_say_why_in_one_line():
+    with pytest.raises(CommandError) as e:
+        Session.open("")
+    assert str(e.value) == "bad session name '': use letters, digits, '-', '_' or '.'"
+    with pytest.raises(CommandError) as e:
+        Session.from_json({"format": "other"})
+    assert str(e.value) == "<session>: not an ST4RT+ session file"
+    s = session(kesh())
+    s.path.write_text('{"format":\n\n   "st4rt-session",,}')
+    with pytest.raises(CommandError) as e:
+        Session.open(s.name)
+    assert str(e.value) == (f"{s.path}: cannot read session file "
+                            "(Expecting property name enclosed in double quotes: line 3 column 20 (char 31))")
+    long = "x" * 64                                       # the longest name: a long error
+    folder = sessions_dir() / f"{long}.json"
+    folder.mkdir()
+    with pytest.raises(CommandError) as e:
+        Session.open(long)
+    full = f"[Errno 21] Is a directory: {str(folder)!r}"
+    assert len(full) > 120 and str(e.value) == f"{folder}: cannot read session file ({full[:120]})"
