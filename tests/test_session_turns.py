@@ -378,7 +378,8 @@ def test_continue_keeps_the_meter(models):
     out = do(s, "continue", bars=2, candidates=1, meter="6/8")         # its own meter is fine
     assert out.message == offer("continue 2 bars", 3, n=1)
     # the meter that counts is the last bar's
-    s.set_piece(Tune.from_bars([[(62, 4)], [(64, 2)]], title="Mixed").with_bar(2, meter=(2, 4)), "load")
+    s.set_piece(Tune.from_bars([[(62, 4)], [(66, 4)], [(64, 2)]], title="Mixed").with_bar(3, meter=(2, 4)),
+                "load")
     out = do(s, "continue", bars=1, candidates=1, meter="2/4")
     assert out.message == offer("continue 1 bars", 4, n=1)
     with pytest.raises(CommandError) as e:
