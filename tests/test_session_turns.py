@@ -1015,7 +1015,8 @@ def test_open_lists_five_saved_sessions_when_the_name_is_wrong(home):
 
 
 def test_fresh_names_never_reuse_a_file(home, monkeypatch):
-    monkeypatch.setattr(time, "strftime", lambda fmt, *a: "20261129-120000" if "%H" in fmt else "x")
+    real, noon = time.strftime, time.struct_time((2026, 11, 29, 12, 0, 0, 6, 333, 0))
+    monkeypatch.setattr(time, "strftime", lambda fmt, *a: real(fmt, noon))
     names = []
     for _ in range(3):
         names.append(Session(seed=1))
@@ -1277,3 +1278,42 @@ def test_unreadable_session_files_say_why_in_one_line():
         Session.open(long)
     full = f"[Errno 21] Is a directory: {str(folder)!r}"
     assert len(full) > 120 and str(e.value) == f"{folder}: cannot read session file ({full[:120]})"
+
+
+def test_a_fresh_session_draws_its_seed_from_31_bits():
+    import random
+    state = random.getstate()
+    try:
+        random.seed(2026)
+        drawn = [Session().settings.seed for _ in range(3)]
+    finally:
+        random.setstate(state)
+    want = random.Random(2026)
+    assert drawn == [want.randrange(2**31) for _ in range(3)]
+
+
+def test_an_interrupted_turn_puts_the_saved_file_back_too(monkeypatch):
+    """Ctrl-C after the session file was written (while `last` is): memory and file roll back."""
+    import st4rt_repl.session as session_mod
+    s = session(scale())
+    real = session_mod.atomic_write
+    hits = []
+
+    def interrupted(path, text):
+        real(path, text)
+        if path.name == "last" and not hits:
+            hits.append(path)
+            raise KeyboardInterrupt
+    monkeypatch.setattr(session_mod, "atomic_write", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        do(s, "transpose", semitones=2)
+    assert hits and s.piece == scale() and s.index == 1
+    back = Session.open(s.name)
+    assert back.piece == scale() and back.index == 1 and len(back.history) == 2
+
+
+def test_a_failed_first_turn_writes_no_file():
+    s = Session(seed=1)
+    with pytest.raises(CommandError):
+        do(s, "load", path="nosuch.abc")
+    assert not s.path.exists() and not sessions_dir().exists()
