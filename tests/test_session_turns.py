@@ -1317,3 +1317,30 @@ def test_a_failed_first_turn_writes_no_file():
     with pytest.raises(CommandError):
         do(s, "load", path="nosuch.abc")
     assert not s.path.exists() and not sessions_dir().exists()
+
+
+def test_the_file_is_compact_json_in_the_data_folder(home):
+    s = session(scale(), seed=1)
+    assert s.path == home / "home" / "data" / "sessions" / f"{s.name}.json"
+    text = s.path.read_text()
+    assert json.loads(text)["name"] == s.name and '": ' not in text and ', "' not in text
+
+
+def test_a_save_that_fails_names_the_file_or_the_folder(home, monkeypatch):
+    import errno
+    import st4rt_repl.session as session_mod
+    s = session(scale(), seed=1)
+
+    def eio(fd):
+        raise OSError(errno.EIO, "Input/output error")
+    with monkeypatch.context() as m:
+        m.setattr(session_mod.os, "fsync", eio)
+        with pytest.raises(CommandError) as e:
+            s.save()
+    assert str(e.value) == f"{s.path}: cannot save the session: Input/output error"
+    shutil.rmtree(sessions_dir())
+    sessions_dir().write_text("a file where the folder should be")
+    with pytest.raises(CommandError) as e:
+        s.save()
+    assert str(e.value) == (f"cannot write to {home / 'home'} (File exists): "
+                            "set ST4RT_HOME to a folder you can write")
