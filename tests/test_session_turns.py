@@ -386,6 +386,12 @@ def test_continue_keeps_the_meter(models):
         do(s, "continue", bars=1, meter="4/4")
     assert str(e.value) == ("continue keeps the piece's meter 2/4; for a tune in another meter: "
                             "'generate 8 bars in 4/4'")
+    s.set_piece(Tune.from_bars([[(62, 3)], [(66, 3)], [(64, 3)]], meter=(3, 4)).with_bar(3, meter=(6, 8)),
+                "load")
+    with pytest.raises(CommandError) as e:
+        do(s, "continue", bars=1, meter="3/4")
+    assert str(e.value) == ("continue keeps the piece's meter 6/8; for a tune in another meter: "
+                            "'generate 8 bars in 3/4'")
 
 
 @pytest.mark.parametrize("intent,message", [
