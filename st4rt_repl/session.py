@@ -249,7 +249,11 @@ def _meter_key(a: dict) -> tuple:
 
 
 def _in_key(p: Proposal, piece: Tune, key: Key) -> Proposal:
-    """The proposal's new bars moved into `key` (same mode only), with a key change marked."""
+    """The proposal's new bars moved into `key` (same mode only), each marked in that key.
+
+    A bar's `key` is the key in force there (as the reader sets it): a new bar left
+    without one would be written back in the piece's own key (a `[K:]` after one bar).
+    """
     old = piece.key_at(piece.bar_numbers()[-1])
     if key.mode != old.mode:
         raise CommandError(f"continuing in {key} from {old} is not possible yet (the mode "
@@ -258,10 +262,8 @@ def _in_key(p: Proposal, piece: Tune, key: Key) -> Proposal:
     first = len(piece.bars)
     t = p.tune
     moved = t.slice_bars(t.bar_numbers()[first], t.bar_numbers()[-1]).transpose(shift)
-    bars = list(moved.bars)
-    from dataclasses import replace as _r
-    bars[0] = _r(bars[0], key=key)
-    return Proposal(_r(t, bars=t.bars[:first] + tuple(bars)), p.changed)
+    bars = tuple(replace(b, key=key) for b in moved.bars)
+    return Proposal(replace(t, bars=t.bars[:first] + bars), p.changed)
 
 
 def _resolve_bar(t: Tune, b: int) -> int:
@@ -609,8 +611,7 @@ class Session:
 
     def _do_interpolate(self, **args) -> Outcome:
         return self._propose(Intent("interpolate", {"from": args["from"], "to": args["to"]}
-                                    | _given({k: v for k, v in args.items()
-                                              if k not in ("from", "to")})))
+                                    | _given(args)))
 
     def _do_again(self) -> Outcome:
         req = self.state.request
@@ -702,8 +703,10 @@ class Session:
 
     # editing the piece ------------------------------------------------------------
     def _edit(self, fn, label: str) -> None:
-        """Apply `fn` to the piece and every proposal (a new, undoable turn)."""
-        piece = self._need_piece(label.split()[0])
+        """Apply `fn` to the piece and every proposal (a new, undoable turn).
+
+        Every caller has checked that there is a piece (with its own words)."""
+        piece = self.piece
         props = tuple(Proposal(fn(p.tune), p.changed) for p in self.proposals)
         self.push(State(fn(piece), props, self.state.request, label))
         self.save()
@@ -753,9 +756,9 @@ class Session:
 
     def _do_tempo_step(self, direction: str) -> Outcome:
         piece = self._need_piece("change the tempo of")
+        # 10 % a step: never a no-op, since a tempo of 5 or less (where 10 % rounds to
+        # nothing) is raised to the 20 bpm floor anyway
         bpm = round(piece.tempo * (1.1 if direction == "up" else 1 / 1.1))
-        if bpm == piece.tempo:
-            bpm += 1 if direction == "up" else -1
         return self._do_tempo(max(20, min(400, bpm)))
 
     def _do_title(self, text: str) -> Outcome:
@@ -882,9 +885,8 @@ class Session:
         if tempo is not None:
             if not 20 <= int(tempo) <= 400:
                 raise CommandError(f"tempo {tempo} is out of range: use 20..400 bpm")
-            tune = tune.with_(tempo=int(tempo))
-            from dataclasses import replace as _r
-            cfg = _r(playback.load_config(), tempo=int(tempo))
+            # the config's tempo overrides the tune's own (playback._prepare)
+            cfg = replace(playback.load_config(), tempo=int(tempo))
             return Outcome(playback.play(tune, port=self.settings.port, loop=loop, bars=rng,
                                          config=cfg))
         return Outcome(playback.play(tune, port=self.settings.port, loop=loop, bars=rng))
