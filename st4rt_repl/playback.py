@@ -377,15 +377,16 @@ def _write_instead(tune: Tune, cfg: Config, bpm: int, reason: str) -> str:
     return f"{reason}: wrote {wav} and {midi}"
 
 
-def _describe(tune: Tune, bpm: int, cfg: Config, loop: bool) -> str:
+def _describe(tune: Tune, bpm: int, cfg: Config, loop: bool, span: tuple[int, int] | None = None) -> str:
+    """What is playing; `span` = the written bar numbers asked for (the cut-out tune counts from 1)."""
     names = [n for n, p in GM_INSTRUMENTS.items() if p == cfg.program]
     instrument = names[0] if names else f"program {cfg.program}"
-    numbers = tune.bar_numbers() or [0]
-    return (f"{tune.title!r} bars {numbers[0]}-{numbers[-1]} at {bpm} bpm on {instrument}"
+    first, last = span or ((tune.bar_numbers() or [0])[0], (tune.bar_numbers() or [0])[-1])
+    return (f"{tune.title!r} bars {first}-{last} at {bpm} bpm on {instrument}"
             + (", looping" if loop else ""))
 
 
-def _play_audio(tune: Tune, cfg: Config, bpm: int, loop: bool, driver: str) -> str:
+def _play_audio(tune: Tune, cfg: Config, bpm: int, loop: bool, driver: str, span=None) -> str:
     fluidsynth = _tool("fluidsynth", "fluidsynth")
     sf = find_soundfont(cfg)
     base = _renders_name(tune, cfg, bpm)
@@ -395,7 +396,7 @@ def _play_audio(tune: Tune, cfg: Config, bpm: int, loop: bool, driver: str) -> s
     repeats = min(500, max(1, int(1800 / seconds))) if loop else 1
     cmd = [fluidsynth, "-a", driver, "-ni", "-q", "-g", f"{cfg.gain:g}", str(sf)] + [str(midi)] * repeats
     prune_renders(cfg, keep=(midi,))
-    playing = _Playing(_describe(tune, bpm, cfg, loop))
+    playing = _Playing(_describe(tune, bpm, cfg, loop, span))
     errors = tempfile.TemporaryFile()
 
     def spawn() -> subprocess.Popen:
@@ -496,13 +497,13 @@ def _port_events(tune: Tune, bpm: int, program: int,
 
 
 def _play_port(tune: Tune, cfg: Config, bpm: int, loop: bool, port_name: str,
-               open_port: Callable[[str], Any]) -> str:
+               open_port: Callable[[str], Any], span=None) -> str:
     import mido
     port = open_port(port_name)
     events = _port_events(tune, bpm, cfg.program, cfg.chords)
     channels = sorted({m.channel for _, m in events}, reverse=True)   # channel 0 last
     seconds = _seconds(tune, bpm)
-    playing = _Playing(_describe(tune, bpm, cfg, loop))
+    playing = _Playing(_describe(tune, bpm, cfg, loop, span))
 
     def run() -> None:
         sounding: set[tuple[int, int]] = set()      # (channel, note)
@@ -552,11 +553,11 @@ def play(tune: Tune, *, port: str | None = None, loop: bool = False, bars=None,
     tune, bpm = _prepare(tune, bars, cfg)
     port = port if port is not None else (cfg.midi_port or None)
     if port:
-        return _play_port(tune, cfg, bpm, loop, port, open_port or _open_port)
+        return _play_port(tune, cfg, bpm, loop, port, open_port or _open_port, _bar_range(bars))
     driver = detect_audio_driver(cfg)
     if driver is None:
         return _write_instead(tune, cfg, bpm, _no_device_reason(cfg))
-    return _play_audio(tune, cfg, bpm, loop, driver)
+    return _play_audio(tune, cfg, bpm, loop, driver, _bar_range(bars))
 
 
 # ----- sheet music ----------------------------------------------------------------

@@ -300,6 +300,18 @@ def _wait_until_done(timeout=20.0):
     assert not playback.is_playing()
 
 
+def test_playing_some_bars_names_their_written_numbers():
+    """`play bars 2-3` says bars 2-3 (the cut-out tune counts its own bars from 1) and sounds bar 2 first."""
+    port = RecordingPort()
+    tune = reel(tempo=960)
+    message = playback.play(tune, port="rec", bars=(2, 3), config=QUIET, open_port=lambda name: port)
+    assert message.startswith("playing 'Test Reel' bars 2-3 at 960 bpm")
+    _wait_until_done()
+    ons = [m.note for _, m in port.received if m.type == "note_on"]
+    assert ons == [p for _, _, p in tune.slice_bars(2, 3).sounding()]
+    assert ons[0] == tune.bar(2).notes[0].pitch
+
+
 def test_play_to_a_port_sends_the_notes_in_time():
     port = RecordingPort()
     tune = reel(tempo=480)                       # 0.125 s a quarter: 2 s in all
