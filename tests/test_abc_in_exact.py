@@ -48,7 +48,9 @@ def played(body: str) -> str:
     return show(ref.tune_notes(read_abc_text(text_of(body)).tune))
 
 
+M24 = "X:1\nT:t\nM:2/4\nL:1/8\nK:C\n"
 M34 = "X:1\nT:t\nM:3/4\nL:1/8\nK:C\n"
+FREE = "X:1\nT:t\nM:none\nL:1/8\nK:C\n"
 
 PLAYED = [
     # lengths: n, /, //, n/, /n, n/n
@@ -144,6 +146,58 @@ PLAYED = [
      "C4:1/2 D4:1/2 E4:1/2 F4:1/2 G4:1/2 A4:1/2 B4:1/2 C5:1/2"),
     ("!trill!C +fermata+D {ab}E {/g}F ~G .A HB Tc|",
      "C4:1/2 D4:1/2 E4:1/2 F4:1/2 G4:1/2 A4:1/2 B4:1/2 C5:1/2"),
+    # voices: only the first one named is kept, also when the header names none
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nV:1\nC2 D2 E2 F2|\nV:2\nc2 d2 e2 f2|\nV:1\nG2 A2 B2 c2|",
+     "C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nV:\nC2 D2 E2 F2|\nV:2\nc2 d2 e2 f2|\nV:\nG2 A2 B2 c2|",
+     "C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1"),
+    # one voice named twice is still one voice: a second ':|' repeats from the first
+    ("X:1\nT:t\nM:4/4\nL:1/8\nV:1\nK:C\nV:1\nC2 D2 E2 F2:|G2 A2 B2 c2:|",
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1 G4:1 A4:1 B4:1 C5:1"),
+    # K:, L: and M: in a dropped voice change nothing
+    ("X:1\nT:t\nM:4/4\nL:1/8\nV:1\nV:2\nK:C\nV:2\nc2 d2 [K:D] f2 f2|\nV:1\nF2 D2 E2 F2|",
+     "F4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nV:1\nV:2\nK:C\nV:2\n[L:1/4] c d e f|\nV:1\nF2 D2 E2 F2|",
+     "F4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nV:1\nV:2\nK:C\nV:2\n[M:3/4] c d e|\nV:1\nZ|F2 D2 E2 F2|",
+     "z:4 F4:1 D4:1 E4:1 F4:1"),
+    # parts: a body P: is its first letter; a one-letter header P: may just label part A
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:BA\nK:C\nP:A part one\nC2 D2 E2 F2|\nP:B part two\nG2 A2 B2 c2|",
+     "G4:1 A4:1 B4:1 C5:1 C4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:A\nK:C\nC2 D2 E2 F2|\nP:B\nG2 A2 B2 c2|",
+     "C4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:B\nK:C\nC2 D2 E2 F2|\nP:B\nG2 A2 B2 c2|",
+     "C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:B\nK:C\nC2 D2 E2 F2:|\nP:B\nG2 A2 B2 c2:|",
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1 G4:1 A4:1 B4:1 C5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:ABA\nK:C\nP:A\nC2 D2 E2 F2:|\nP:B\nG2 A2 B2 c2:|",
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1 G4:1 A4:1 B4:1 C5:1 "
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:AB\nK:C\nP:a\nC2 D2 E2 F2|\nP:B\nG2 A2 B2 c2|",   # 'a' is no part
+     "C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1"),
+    # %%propagate-accidentals in the body; comments, continuation and lyric lines; a blank line ends
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\n_E2 E2|\n%%propagate-accidentals not\n_E2 E2|\n"
+     "%%propagate-accidentals octave\n_E2 e2 E2|",
+     "D#4:1 D#4:1 D#4:1 E4:1 D#4:1 E5:1 D#4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nC2 D2 % a comment E2\nE2 F2|\n% whole comment line G2\n"
+     "\\ continued\nG2 A2|",
+     "C4:1 D4:1 E4:1 F4:1 G4:1 A4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nC2 D2|\n\nE2 F2|",
+     "C4:1 D4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nC2 D2|\nw: la la\nW: words\ns: !f!\nE2 F2|",
+     "C4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nC2 D2 E2 F2:|\ne:|G2 A2|",                   # 'e:|' is music
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1 E5:1/2 E5:1/2 G4:1 A4:1"),
+    # L: inline and on a line of its own
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nC D [L:1/4] E F|\nL:1/16\nG A B c|",
+     "C4:1/2 D4:1/2 E4:1 F4:1 G4:1/4 A4:1/4 B4:1/4 C5:1/4"),
+    # key changes: inline and on a line; each drops the accidentals of its bar
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nF2 [K:G] F2 [K:Gm] B2 F2|\nK:Bb\nF2 B2 E2 e2|",
+     "F4:1 F#4:1 A#4:1 F4:1 F4:1 A#4:1 D#4:1 D#5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nF2 ^F2 [K:C] F2 F2|",
+     "F4:1 F#4:1 F4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:D\n[K:none] F2 C2 [K:HP] F2 C2|",
+     "F4:1 C4:1 F#4:1 C#4:1"),
 ]
 
 
@@ -156,6 +210,103 @@ def test_played(body, notes):
 def test_played_cases_are_what_abc2midi_plays():
     wrong = []
     for body, _ in PLAYED:
+        text = text_of(body)
+        if not ref.compare(ref.tune_notes(read_abc_text(text).tune), ref.reference_notes(text)).exact:
+            wrong.append(body)
+    assert wrong == []
+
+
+def bars(tune) -> list[str]:
+    """Each written bar as text: part, |:, [ending, K: and M: where they differ from the
+    tune's, the notes ('D#4(E):1' is a D sharp written as E flat, '-' a tie), the chord
+    symbols where they fall ('"G"@2' after the last note), then the barline."""
+    out = []
+    for b in tune.bars:
+        w = []
+        if b.part:
+            w.append(f"P:{b.part}")
+        if b.repeat_start:
+            w.append("|:")
+        if b.ending:
+            w.append(f"[{b.ending}")
+        if b.key is not None:
+            w.append(f"K:{b.key.tonic}{'' if b.key.mode == 'major' else ' ' + b.key.mode}")
+        if b.meter != tune.meter:
+            w.append(f"M:{b.meter[0]}/{b.meter[1]}")
+        chords = dict(b.chords)
+        for on, n in zip(b.onsets(), b.notes):
+            if on in chords:
+                w.append(f'"{chords.pop(on)}"')
+            name = "z" if n.pitch is None else f"{_NAMES[n.pitch % 12]}{n.pitch // 12 - 1}"
+            if n.letter and n.letter != name[0]:
+                name += f"({n.letter})"
+            w.append(f"{name}:{n.duration}" + ("-" if n.tie else ""))
+        w += [f'"{c}"@{on}' for on, c in chords.items()]
+        w.append(b.barline)
+        out.append(" ".join(w))
+    return out
+
+
+# (tune, its written bars, has a pickup, the order abc2midi plays the bars in)
+BARS = [
+    # chord symbols: where they fall, also after the last note; annotations are not chords
+    ('"G"C2 "D7"E2 "Em/B"G2 "(C)"c2|"N.C."C8|',
+     ['"G" C4:1 "D7" E4:1 "Em/B" G4:1 "(C)" C5:1 |', '"N.C." C4:4 |'], False, [1, 2]),
+    ('C2 "G"D2 "^ann"E2 "A"F2 "B"|G8|',
+     ['C4:1 "G" D4:1 E4:1 "A" F4:1 "B"@4 |', 'G4:4 |'], False, [1, 2]),
+    ('C8 "G"D8 "A"E4 "B"F4|',
+     ['C4:4 |', '"G" D4:4 |', '"A" E4:2 "B" F4:2 |'], False, [1, 2, 3]),
+    (M24 + '"C"C4 "D"D2 "E"E4 "F"F2 "G"|',
+     ['"C" C4:2 |', '"D" D4:1 "E" E4:1- |', 'E4:1 "F" F4:1 "G"@2 |'], False, [1, 2, 3]),
+    (M34 + 'C12 D3 E3|F6|',
+     ['C4:3- |', 'C4:3 |', 'D4:3/2 E4:3/2 |', 'F4:3 |'], False, [1, 2, 3, 4]),
+    (M34 + 'C4 D4 E4 F6|',
+     ['C4:2 D4:1- |', 'D4:1 E4:2 |', 'F4:3 |'], False, [1, 2, 3]),
+    (FREE + 'C3|D2 E2|F8 G|',
+     ['C4:3/2 |', 'M:4/8 D4:1 E4:1 |', 'M:9/8 F4:4 G4:1/2 |'], False, [1, 2, 3]),
+    (FREE + 'C2 D|',
+     ['C4:1 D4:1/2 |'], False, [1]),
+    ('A|:C2 D2 E2 F2|1 G8:|2 c8|]',
+     ['A4:1/2 |', '|: C4:1 D4:1 E4:1 F4:1 |', '[1 G4:4 :|', '[2 C5:4 |]'], True, [0, 1, 2, 1, 3]),
+    ('|:C8|[1,3 D8:|[2 E8:|[4 F8|]',
+     ['|: C4:4 |', '[1,3 D4:4 :|', '[2 E4:4 :|', '[4 F4:4 |]'], False, [1, 2, 1, 3, 1, 2, 1, 4]),
+    ('C8 ||:D8:|E8::F8:|G8|]',
+     ['|: C4:4 ||', 'D4:4 :|', '|: E4:4 :|', '|: F4:4 :|', 'G4:4 |]'], False, [1, 2, 1, 2, 3, 3, 4, 4, 5]),
+    ('C8|||D8||]E8|]|F8:||G8|',
+     ['|: C4:4 ||', 'D4:4 ||', 'E4:4 |]', 'F4:4 :|', 'G4:4 |'], False, [1, 2, 3, 4, 1, 2, 3, 4, 5]),
+    ('C8|: D8 :|\nP:B\nE8|',
+     ['C4:4 |', '|: D4:4 :|', 'P:B E4:4 |'], False, [1, 2, 2, 3]),
+    ('X:1\nT:t\nM:4/4\nL:1/8\nP:AB\nK:C\nP:A\nC8|\nP:B\nD8|]',
+     ['P:A C4:4 |', 'P:B D4:4 |]'], False, [1, 2]),
+    ('C4 [K:G] F4|F8|[K:G]F8|[K:D]F8|\nK:Gm\nB8|',
+     ['C4:2 |', 'K:G F#4:2 |', 'K:G F#4:4 |', 'K:G F#4:4 |', 'K:D F#4:4 |', 'K:G minor A#4(B):4 |'], True, [0, 1, 2, 3, 4, 5]),
+    ('C4 [M:2/4] D4|E4 [M:3/4] F6|',
+     ['C4:2 D4:2 |', 'M:2/4 E4:2 |', 'M:2/4 F4:2- |', 'M:2/4 F4:1 |'], False, [1, 2, 3, 4]),
+    ('C8|[M:2/4]|D4|',
+     ['C4:4 |', 'M:2/4 D4:2 |'], False, [1, 2]),
+    (M24 + 'C2|D4|E4|',
+     ['C4:1 |', 'D4:2 |', 'E4:2 |'], True, [0, 1, 2]),
+    (M24 + '[M:3/4]C2|D6|E6|',
+     ['C4:1 |', 'D4:3 |', 'E4:3 |'], True, [0, 1, 2]),
+    (M24 + 'C4|[M:3/4]D6|',
+     ['C4:2 |', 'M:3/4 D4:3 |'], False, [1, 2]),
+    (M24 + 'C2|',
+     ['C4:1 |'], False, [1]),
+    ('^F4 F4-|F2 _E2 E2 =E2|',
+     ['F#4:2 F#4:2- |', 'F#4:1 D#4(E):1 D#4(E):1 E4:1 |'], False, [1, 2]),
+]
+
+
+@pytest.mark.parametrize("body,written,pickup,order", BARS)
+def test_written_bars(body, written, pickup, order):
+    t = read_abc_text(text_of(body)).tune
+    assert (bars(t), t.pickup, t.played_order()) == (written, pickup, order)
+
+
+@needs_abc2midi
+def test_written_bars_cases_play_as_abc2midi_plays_them():
+    wrong = []
+    for body, *_ in BARS:
         text = text_of(body)
         if not ref.compare(ref.tune_notes(read_abc_text(text).tune), ref.reference_notes(text)).exact:
             wrong.append(body)
