@@ -311,3 +311,182 @@ def test_written_bars_cases_play_as_abc2midi_plays_them():
         if not ref.compare(ref.tune_notes(read_abc_text(text).tune), ref.reference_notes(text)).exact:
             wrong.append(body)
     assert wrong == []
+
+
+# ----- the header ----------------------------------------------------------------------
+
+# (header fields after X:1, then: title, key, meter, tempo, part order, length of the first
+# note of "C D E F|" in quarter notes, the note for the user); the tune body is "C D E F|"
+HEADERS = [
+    # the first T: is the title, its comment dropped; K: may carry a comment
+    ("T:First % comment\nT:Second\nK:G % comment", "First", Key("G"), (4, 4), 120, "", "1/2", ""),
+    ("T:\nT:Second\nK:G", "Second", Key("G"), (4, 4), 120, "", "1/2", ""),
+    ("T:Caf&eacute; \\'a \\ss\nK:G", "Café á ß", Key("G"), (4, 4), 120, "", "1/2", ""),
+    # M: and the unit length it implies when there is no L: (1/16 under 3/4, else 1/8)
+    ("M:C\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("M:C|\nK:D", "Untitled", Key("D"), (2, 2), 120, "", "1/2", ""),
+    ("M:6/8 % jig\nK:D", "Untitled", Key("D"), (6, 8), 120, "", "1/2", ""),
+    ("M:2+3/8\nK:D", "Untitled", Key("D"), (5, 8), 120, "", "1/4", ""),
+    ("M: 3 / 4\nK:D", "Untitled", Key("D"), (3, 4), 120, "", "1/2", ""),
+    ("M:none\nK:D", "Untitled", Key("D"), (4, 8), 120, "", "1/2", ""),     # a bar's own length
+    ("M:0/4\nK:D", "Untitled", Key("D"), (4, 8), 120, "", "1/2", ""),      # no meter either
+    ("M:2/4\nK:D", "Untitled", Key("D"), (2, 4), 120, "", "1/4", ""),
+    ("M:3/4\nK:D", "Untitled", Key("D"), (3, 4), 120, "", "1/2", ""),
+    ("M:5/8\nK:D", "Untitled", Key("D"), (5, 8), 120, "", "1/4", ""),
+    ("M:2/2\nK:D", "Untitled", Key("D"), (2, 2), 120, "", "1/2", ""),
+    ("L:1/4\nM:2/4\nK:D", "Untitled", Key("D"), (2, 4), 120, "", "1", ""),
+    ("L:1/0\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    # Q: in quarter notes a minute, 20..400; 120 when there is none to read
+    ("Q:1/4=120\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("Q:3/8=120\nK:D", "Untitled", Key("D"), (4, 4), 180, "", "1/2", ""),
+    ("Q:1/8 3/8=60\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ('Q:"Allegro" 1/4=100\nK:D', "Untitled", Key("D"), (4, 4), 100, "", "1/2", ""),
+    ('Q:"Allegro"\nK:D', "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("Q:1/0=100\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("Q:1/4=5\nK:D", "Untitled", Key("D"), (4, 4), 20, "", "1/2", ""),
+    ("Q:1/4=1000\nK:D", "Untitled", Key("D"), (4, 4), 400, "", "1/2", ""),
+    ("Q:0\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("L:1/8\nQ:100\nK:D", "Untitled", Key("D"), (4, 4), 50, "", "1/2", ""),   # 100 units a minute
+    ("Q:C=100\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("Q:1/4=0\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("Q:1/4 = 90\nK:D", "Untitled", Key("D"), (4, 4), 90, "", "1/2", ""),
+    ("Q: 80 \nK:D", "Untitled", Key("D"), (4, 4), 40, "", "1/2", ""),
+    ("Q:2/3=100\nK:D", "Untitled", Key("D"), (4, 4), 267, "", "1/2", ""),    # rounded
+    ("Q:1/4=120 % comment\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    # P: orders: groups, nested groups, counts, stray parentheses
+    ("P:((AB)2C)2\nK:D", "Untitled", Key("D"), (4, 4), 120, "ABABCABABC", "1/2", ""),
+    ("P:)A\nK:D", "Untitled", Key("D"), (4, 4), 120, "A", "1/2", ""),
+    ("P:A0B\nK:D", "Untitled", Key("D"), (4, 4), 120, "AB", "1/2", ""),
+    ("P:(AB\nK:D", "Untitled", Key("D"), (4, 4), 120, "AB", "1/2", ""),
+    ("P:A12\nK:D", "Untitled", Key("D"), (4, 4), 120, "A" * 12, "1/2", ""),
+    ("P:AB3\nK:D", "Untitled", Key("D"), (4, 4), 120, "ABBB", "1/2", ""),
+    ("P:(AB)3 2\nK:D", "Untitled", Key("D"), (4, 4), 120, "ABABAB", "1/2", ""),
+    ("P:\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("P:ab\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("V:1 clef=treble\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    # K:
+    ("K:", "Untitled", Key("C"), (4, 4), 120, "", "1/2", ""),
+    ("K:  G", "Untitled", Key("G"), (4, 4), 120, "", "1/2", ""),
+    ("K:HP", "Untitled", Key("A", "mixolydian"), (4, 4), 120, "", "1/2", ""),
+    ("K:Hp", "Untitled", Key("A", "mixolydian"), (4, 4), 120, "", "1/2", ""),
+    ("K:Gxyz", "Untitled", Key("G"), (4, 4), 120, "", "1/2", "unknown mode 'xyz' in K:Gxyz, read as major"),
+    ("K:Bmi", "Untitled", Key("B"), (4, 4), 120, "", "1/2", "unknown mode 'mi' in K:Bmi, read as major"),
+    ("K:F#m", "Untitled", Key("F#", "minor"), (4, 4), 120, "", "1/2", ""),
+    ("K:Ebmaj", "Untitled", Key("Eb"), (4, 4), 120, "", "1/2", ""),
+    ("K:A min bass", "Untitled", Key("A", "minor"), (4, 4), 120, "", "1/2", ""),
+    ("K:A bass", "Untitled", Key("A"), (4, 4), 120, "", "1/2", ""),
+]
+
+
+@pytest.mark.parametrize("header,title,key,meter,tempo,parts,first,message", HEADERS)
+def test_header_fields(header, title, key, meter, tempo, parts, first, message):
+    r = read_abc_text("X:1\n" + header + "\nC D E F|\n")
+    t = r.tune
+    assert (t.title, t.key, t.meter, t.tempo, t.parts, str(t.bars[0].notes[0].duration), r.message) == (
+        title, key, meter, tempo, parts, first, message)
+
+
+@needs_abc2midi
+def test_header_cases_play_as_abc2midi_plays_them():
+    wrong = []
+    for header, *_ in HEADERS:
+        if header == "K:":
+            continue                    # abc2midi writes no MIDI file for an empty K:
+        text = "X:1\n" + header + "\nC D E F|\n"
+        if not ref.compare(ref.tune_notes(read_abc_text(text).tune), ref.reference_notes(text)).exact:
+            wrong.append(header)
+    assert wrong == []
+
+
+# ----- bad input: one line, with the file, line and column ------------------------------
+
+ERRORS = [
+    ("%c\nX:1\nT:No key\nM:4/4\nC D E F|\n",
+     "t.abc:2: no K: (key) field: an ABC tune's header ends with K:"),
+    ("X:1\nK:C\nz4 Z|\n", "t.abc:1: the tune has no notes"),
+    ("X:1\nK:C\n[K:D]|\n", "t.abc:1: the tune has no notes"),
+    ("X:1\nT:t\nK:C\nV:1\nz4|\nV:2\nC4|\n", "t.abc:1: the tune has no notes"),
+    ("X:1\nK:C\nc''''''|\n", "t.abc:1: a note is outside the MIDI range (MIDI 144)"),
+    ("X:1\nK:C\nC,,,,,,|\n", "t.abc:1: a note is outside the MIDI range (MIDI -12)"),
+    ("X:1\nT:t\nK: Hmaj\nC|\n",
+     "t.abc:3:4: unknown key 'Hmaj' (a key is a note A-G, then # or b, then a mode: K:D, K:Ador, K:F#m)"),
+    ("X:1\nT:t\nK:C\nC D|\n [K:Zb] E F|\n",
+     "t.abc:5:5: unknown key 'Zb' (a key is a note A-G, then # or b, then a mode: K:D, K:Ador, K:F#m)"),
+    ("X:1\nT:t\nK:C\nC D|\n  K:zz\nE F|\n",
+     "t.abc:5:5: unknown key 'zz' (a key is a note A-G, then # or b, then a mode: K:D, K:Ador, K:F#m)"),
+    ("X:1\nT:t\nK:C\nC D|\nK: d\nE F|\n",
+     "t.abc:5:4: unknown key 'd' (a key is a note A-G, then # or b, then a mode: K:D, K:Ador, K:F#m)"),
+    ("% book\n\nX:5\nT:t\nK:C\nC D|\n[K:Hx]\n",
+     "t.abc:7:4: unknown key 'Hx' (a key is a note A-G, then # or b, then a mode: K:D, K:Ador, K:F#m)"),
+    # a part order of 1,000 parts (50 x 50 cut to 1,000) of 51 notes: over MAX_PLAYED_NOTES
+    ("%\nX:1\nT:t\nM:4/4\nL:1/8\nP:(A50)50\nK:C\nP:A\n" + "CDEFGABc|" * 6 + "CDE|\n",
+     "t.abc:2: the tune unfolds to 51,000 notes (the limit is 50,000)"),
+    ("", "t.abc: empty: no ABC tune here"),
+    (" \n\t\n", "t.abc: empty: no ABC tune here"),
+    ("X:1\x00", "t.abc: binary data, not ABC text"),
+    ("X:1\nK:C\nC|\n\n" + " " * 99_987 + "\x00", "t.abc: binary data, not ABC text"),   # at 99,999
+    ("%\n\nX:1\nK:C\n" + "C" * 200_000 + "\n",
+     "t.abc:3: the tune is too large (200,009 characters; the limit is 200,000)"),
+]
+
+
+@pytest.mark.parametrize("text,message", ERRORS, ids=range(len(ERRORS)))
+def test_one_line_errors(text, message):
+    with pytest.raises(InputError) as e:
+        read_abc_text(text, source="t.abc")
+    assert str(e.value) == message
+
+
+def test_only_the_first_100_000_characters_are_searched_for_binary_data():
+    text = "X:1\nK:C\nC|\n\n" + " " * 99_988 + "\x00"
+    assert text.index("\x00") == 100_000
+    assert read_abc_text(text).tune.num_bars == 1
+
+
+def test_more_than_20_mb_of_text_is_refused_at_once(tmp_path):
+    from st4rt_repl.formats.abc_in import MAX_TEXT_CHARS
+    with pytest.raises(InputError) as e:
+        read_abc_text("x" * (MAX_TEXT_CHARS + 1), source="t.abc")
+    assert str(e.value) == "t.abc: too large for ABC (20 MB of text; the limit is 20 MB)"
+    path = tmp_path / "big.abc"
+    path.write_bytes(b"X:1\nK:C\nC|\n\nX:2\n" + b" " * (MAX_TEXT_CHARS - 16))
+    assert read_abc_file(path).tune.num_bars == 1              # 20,000,000 bytes: read
+    with open(path, "ab") as f:
+        f.write(b" " * 600_000)
+    with pytest.raises(InputError) as e:
+        read_abc_file(path)
+    assert str(e.value) == f"{path}: too large for ABC (21 MB; the limit is 20 MB)"
+
+
+def test_decoding_files():
+    assert decode_abc(b"\xef\xbb\xbfX:1\nT:\xc3\x89\n") == "X:1\nT:\u00c9\n"    # the BOM goes
+    assert decode_abc(b"T:\xc9amonn") == "T:\u00c9amonn"                       # latin-1
+    assert decode_abc("T:\u00c9".encode("utf-8")) == "T:\u00c9"
+
+
+def test_a_file_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.abc"
+    path.write_bytes(b"\xef\xbb\xbfX:1\nT:\xc3\x89amonn\nK:G\nG4|\n")
+    assert read_abc_file(path).tune.title == "\u00c9amonn"
+
+
+BOOK = ("% a tune book\n\nX:1\nT:First Tune\nK:Gxyz\nC4|\n\n"
+        "X:2\nT:Second Tune\nT:Alias\nK:D\nD4|\n\nX: 7\nT:\\'Eamonn\nK:E\nE4|\n")
+
+
+@pytest.mark.parametrize("which,title,message", [
+    (None, "First Tune", "tune 1 of 3: First Tune; unknown mode 'xyz' in K:Gxyz, read as major"),
+    (" 7 ", "\u00c9amonn", "tune 3 of 3: \u00c9amonn"),
+    (2, "Second Tune", "tune 2 of 3: Second Tune"),
+    ("alias", "Second Tune", "tune 2 of 3: Second Tune"),
+    ("\u00e9AMONN", "\u00c9amonn", "tune 3 of 3: \u00c9amonn"),
+])
+def test_choosing_a_tune_of_a_book(which, title, message):
+    r = read_abc_text(BOOK, tune=which)
+    assert (r.tune.title, r.message) == (title, message)
+
+
+def test_a_tune_that_is_not_in_the_book():
+    with pytest.raises(InputError) as e:
+        read_abc_text(BOOK, tune="Third Tune", source="book.abc")
+    assert str(e.value) == "book.abc: no tune with X:Third Tune or title 'Third Tune' (3 tunes in the file)"
