@@ -490,3 +490,63 @@ def test_a_tune_that_is_not_in_the_book():
     with pytest.raises(InputError) as e:
         read_abc_text(BOOK, tune="Third Tune", source="book.abc")
     assert str(e.value) == "book.abc: no tune with X:Third Tune or title 'Third Tune' (3 tunes in the file)"
+
+
+# (K: value, key, signature {letter: alteration}): modes glued or as words, bagpipe keys,
+# explicit accidentals after the key (``exp`` drops the key's own), comments
+KEYS = [
+    ('', Key('C', 'major'), {}),
+    ('none', Key('C', 'major'), {}),
+    ('NONE ^f', Key('C', 'major'), {'F': 1}),
+    ('HP', Key('A', 'mixolydian'), {'F': 1, 'C': 1}),
+    ('Hp', Key('A', 'mixolydian'), {'F': 1, 'C': 1}),
+    ('Ador', Key('A', 'dorian'), {'F': 1}),
+    ('D exp ^c', Key('D', 'major'), {'C': 1}),
+    ('D =f', Key('D', 'major'), {'C': 1}),
+    ('D ^^f _b =c', Key('D', 'major'), {'F': 2, 'B': -1}),
+    ('Bb __e', Key('Bb', 'major'), {'B': -1, 'E': -2}),
+    ('Eb exp', Key('Eb', 'major'), {}),
+    ('F#m', Key('F#', 'minor'), {'F': 1, 'C': 1, 'G': 1}),
+    ('Am', Key('A', 'minor'), {}),
+    ('Aminor', Key('A', 'minor'), {}),
+    ('AMIN', Key('A', 'minor'), {}),
+    ('A m', Key('A', 'minor'), {}),
+    ('A mi', Key('A', 'major'), {'F': 1, 'C': 1, 'G': 1}),
+    ('Cb', Key('Cb', 'major'), {'B': -1, 'E': -1, 'A': -1, 'D': -1, 'G': -1, 'C': -1, 'F': -1}),
+    ('C#', Key('C#', 'major'), {'F': 1, 'C': 1, 'G': 1, 'D': 1, 'A': 1, 'E': 1, 'B': 1}),
+    ('G%comment', Key('G', 'major'), {'F': 1}),
+    ('Gmix ^c', Key('G', 'mixolydian'), {'C': 1}),
+    ('A Lydian', Key('A', 'lydian'), {'F': 1, 'C': 1, 'G': 1, 'D': 1}),
+    ('EPhr', Key('E', 'phrygian'), {}),
+    ('Gloc', Key('G', 'locrian'), {'B': -1, 'E': -1, 'A': -1, 'D': -1}),
+    ('Fion', Key('F', 'major'), {'B': -1}),
+    ('Daeo', Key('D', 'minor'), {'B': -1}),
+    ('E Minor', Key('E', 'minor'), {'F': 1}),
+    ('Dmaj', Key('D', 'major'), {'F': 1, 'C': 1}),
+    ('C# dor', Key('C#', 'dorian'), {'F': 1, 'C': 1, 'G': 1, 'D': 1, 'A': 1}),
+]
+
+
+@pytest.mark.parametrize("value,key,signature", KEYS)
+def test_key_fields(value, key, signature):
+    assert parse_key(value)[:2] == (key, signature)
+
+
+@needs_abc2midi
+def test_key_signatures_are_what_abc2midi_plays():
+    wrong = []
+    for value, *_ in KEYS[1:]:          # abc2midi writes no MIDI file for an empty K:
+        text = f"X:1\nT:t\nM:4/4\nL:1/8\nK:{value}\nC D E F G A B c|\n"
+        if not ref.compare(ref.tune_notes(read_abc_text(text).tune), ref.reference_notes(text)).exact:
+            wrong.append(value)
+    assert wrong == []
+
+
+@pytest.mark.parametrize("value,word,column", [
+    ("  Hmaj", "Hmaj", 2), ("h", "h", 0), ("d", "d", 0), ("^f", "^f", 0), (" xyz abc", "xyz", 1),
+])
+def test_a_key_that_is_not_a_key(value, word, column):
+    with pytest.raises(ValueError) as e:
+        parse_key(value)
+    assert e.value.args == (f"unknown key {word!r} (a key is a note A-G, then # or b, then a mode: "
+                            f"K:D, K:Ador, K:F#m)", column)
