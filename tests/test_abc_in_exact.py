@@ -198,6 +198,29 @@ PLAYED = [
      "F4:1 F#4:1 F4:1 F4:1"),
     ("X:1\nT:t\nM:4/4\nL:1/8\nK:D\n[K:none] F2 C2 [K:HP] F2 C2|",
      "F4:1 C4:1 F#4:1 C#4:1"),
+    # tuplets under 6/8: (6 is still 2 in the time of 6, (7 is 3 in the time of 7
+    ("X:1\nT:t\nM:6/8\nL:1/8\nK:C\n(6CDEFGA (7CDEFGAB z|",
+     "C4:1/6 D4:1/6 E4:1/6 F4:1/6 G4:1/6 A4:1/6 C4:3/14 D4:3/14 E4:3/14 F4:3/14 G4:3/14 A4:3/14 B4:3/14"),
+    # broken rhythm next to a chord applies whatever the lengths
+    ("[C2E2]>D E>[D2F2] [C2E2]<D|",
+     "E4:3/2 D4:1/4 E4:3/4 F4:1/2 E4:1/2 D4:3/4"),
+    # a chord's top note ties over the bar line to the same letter
+    ("[C^G]4-|G4|",
+     "G#4:4"),
+    # in the bar a tie needs the same pitch; over the bar line the same letter will do
+    ("^C-=C D2 ^C-|=C2|",
+     "C#4:1/2 C4:1/2 D4:1 C#4:3/2"),
+    ("C8-|D8|",
+     "C4:4 D4:4"),
+    # parts Y and Z; a header P:A that is not the first label; an inline [P:X]
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:ZY\nK:C\nP:Y\nC2 D2 E2 F2|\nP:Z\nG2 A2 B2 c2|",
+     "G4:1 A4:1 B4:1 C5:1 C4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:A\nK:C\nP:A\nC2 D2 E2 F2|\nP:B\nG2 A2 B2 c2|",
+     "C4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:B\nK:C\nP:A\nC2 D2 E2 F2|\nP:B\nG2 A2 B2 c2|",
+     "G4:1 A4:1 B4:1 C5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:XA\nK:C\n[P:A] C2 D2 E2 F2|[P:X] G2 A2 B2 c2|",
+     "G4:1 A4:1 B4:1 C5:1 C4:1 D4:1 E4:1 F4:1"),
 ]
 
 
@@ -294,6 +317,14 @@ BARS = [
      ['C4:1 |'], False, [1]),
     ('^F4 F4-|F2 _E2 E2 =E2|',
      ['F#4:2 F#4:2- |', 'F#4:1 D#4(E):1 D#4(E):1 E4:1 |'], False, [1, 2]),
+    # a quoted text that is no chord symbol; a chord's written letter is its top note's
+    ('"E X"C2 D2 E2 F2|', ['C4:1 D4:1 E4:1 F4:1 |'], False, [1]),
+    ('[^C_E]2 [_E^C]2 D4|', ['D#4(E):1 D#4(E):1 D4:2 |'], False, [1]),
+    # a tie is kept only when the next note continues it
+    ('D2- z2 E2-F2|', ['D4:1 z:1 E4:1 F4:1 |'], False, [1]),
+    ('C2-C2 D2-E2|', ['C4:1- C4:1 D4:1 E4:1 |'], False, [1]),
+    # M:none in the body: the bar is read in 4/4
+    ('C8|[M:none] D2 E2|', ['C4:4 |', 'D4:1 E4:1 |'], False, [1, 2]),
 ]
 
 
@@ -364,6 +395,15 @@ HEADERS = [
     ("P:\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
     ("P:ab\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
     ("V:1 clef=treble\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ('L:1/4\nQ:"Allegro" 100\nK:D', "Untitled", Key("D"), (4, 4), 100, "", "1", ""),
+    ("Q:1/8=1\nK:D", "Untitled", Key("D"), (4, 4), 20, "", "1/2", ""),
+    ("Q:1/4=1\nK:D", "Untitled", Key("D"), (4, 4), 20, "", "1/2", ""),
+    ("Q:1/1=60\nK:D", "Untitled", Key("D"), (4, 4), 240, "", "1/2", ""),
+    ("L:1/1\nK:D", "Untitled", Key("D"), (4, 4), 120, "", "4", ""),
+    ("P:2AB\nK:D", "Untitled", Key("D"), (4, 4), 120, "AB", "1/2", ""),
+    ("P:YZ2\nK:D", "Untitled", Key("D"), (4, 4), 120, "YZZ", "1/2", ""),
+    ("P:(A2B)2\nK:D", "Untitled", Key("D"), (4, 4), 120, "AABAAB", "1/2", ""),
+    ("P:A60\nK:D", "Untitled", Key("D"), (4, 4), 120, "A" * 50, "1/2", ""),     # at most 50 times
     # K:
     ("K:", "Untitled", Key("C"), (4, 4), 120, "", "1/2", ""),
     ("K:  G", "Untitled", Key("G"), (4, 4), 120, "", "1/2", ""),
@@ -550,3 +590,15 @@ def test_a_key_that_is_not_a_key(value, word, column):
         parse_key(value)
     assert e.value.args == (f"unknown key {word!r} (a key is a note A-G, then # or b, then a mode: "
                             f"K:D, K:Ador, K:F#m)", column)
+
+
+def test_a_length_field_that_is_not_a_length_is_ignored():
+    """abc2midi plays whole notes after ``L:foo`` (a known difference: we keep the unit)."""
+    assert played("X:1\nT:t\nL:foo\nK:C\nC D E F|") == "C4:1/2 D4:1/2 E4:1/2 F4:1/2"
+    assert played("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nC D [L:x] E F|") == "C4:1/2 D4:1/2 E4:1/2 F4:1/2"
+
+
+def test_notes_for_the_user_gather_over_the_tune():
+    r = read_abc_text("X:1\nT:t\nK:Gxyz\nG4|\nK:Dfoo\nD4|\n")
+    assert r.message == ("unknown mode 'xyz' in K:Gxyz, read as major; "
+                         "unknown mode 'foo' in K:Dfoo, read as major")
