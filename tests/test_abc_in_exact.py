@@ -221,6 +221,14 @@ PLAYED = [
      "G4:1 A4:1 B4:1 C5:1"),
     ("X:1\nT:t\nM:4/4\nL:1/8\nP:XA\nK:C\n[P:A] C2 D2 E2 F2|[P:X] G2 A2 B2 c2|",
      "G4:1 A4:1 B4:1 C5:1 C4:1 D4:1 E4:1 F4:1"),
+    # slurs and a stray '!' or '+' are skipped, not the notes after them
+    ("(CD) E (F G) ! A + B c|",
+     "C4:1/2 D4:1/2 E4:1/2 F4:1/2 G4:1/2 A4:1/2 B4:1/2 C5:1/2"),
+    # inline voice changes on one line
+    ("X:1\nT:t\nM:4/4\nL:1/8\nV:1\nV:2\nK:C\n[V:1] C2 D2 [V:2] c2 d2 [V:1] E2 F2|",
+     "C4:1 D4:1 E4:1 F4:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\n[V:1] C2 D2 [V:2] c2 d2 [V:1] E2 F2|",
+     "C4:1 D4:1 E4:1 F4:1"),
 ]
 
 
@@ -325,6 +333,12 @@ BARS = [
     ('C2-C2 D2-E2|', ['C4:1- C4:1 D4:1 E4:1 |'], False, [1]),
     # M:none in the body: the bar is read in 4/4
     ('C8|[M:none] D2 E2|', ['C4:4 |', 'D4:1 E4:1 |'], False, [1, 2]),
+    # chord symbols in an overlay, inside a chord or in a dropped voice are dropped
+    ('C4 & "G"E4|D4 "A"E4|', ['C4:2 |', 'D4:2 "A" E4:2 |'], True, [0, 1]),
+    ('[C"G"E]4 "A"D4|', ['E4:2 "A" D4:2 |'], False, [1]),
+    ('X:1\nT:t\nM:4/4\nL:1/8\nV:1\nV:2\nK:C\nV:1\n"C"C8|\nV:2\n"G"c8|', ['"C" C4:4 |'], False, [1]),
+    # ']|' is a thick-thin bar line, written '||'
+    ('C8]|D8|', ['C4:4 ||', 'D4:4 |'], False, [1, 2]),
 ]
 
 
@@ -492,10 +506,13 @@ def test_more_than_20_mb_of_text_is_refused_at_once(tmp_path):
     path.write_bytes(b"X:1\nK:C\nC|\n\nX:2\n" + b" " * (MAX_TEXT_CHARS - 16))
     assert read_abc_file(path).tune.num_bars == 1              # 20,000,000 bytes: read
     with open(path, "ab") as f:
-        f.write(b" " * 600_000)
+        f.write(b" " * 500_001)                                 # 20.500001 MB: said as 21
     with pytest.raises(InputError) as e:
         read_abc_file(path)
     assert str(e.value) == f"{path}: too large for ABC (21 MB; the limit is 20 MB)"
+    with pytest.raises(InputError) as e:
+        read_abc_text("x" * 20_500_001, source="t.abc")
+    assert str(e.value) == "t.abc: too large for ABC (21 MB of text; the limit is 20 MB)"
 
 
 def test_decoding_files():
