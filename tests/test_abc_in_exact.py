@@ -229,6 +229,40 @@ PLAYED = [
      "C4:1 D4:1 E4:1 F4:1"),
     ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\n[V:1] C2 D2 [V:2] c2 d2 [V:1] E2 F2|",
      "C4:1 D4:1 E4:1 F4:1"),
+    # a comment runs to the line's end, over a second '%'
+    ("C2 D2 % a b % c d\nE2 F2|",
+     "C4:1 D4:1 E4:1 F4:1"),
+    # the MIDI range ends at C-1 (0) and G9 (127)
+    ("C,,,,,2 g''''2 C4|",
+     "C-1:1 G9:1 C4:2"),
+    # two voices: no ':|' repeats from the previous ':|' (abc2midi's fix-up is for one voice)
+    ("X:1\nT:t\nM:4/4\nL:1/8\nV:1\nV:2\nK:C\nV:1\nC2 D2 E2 F2:|G2 A2 B2 c2:|\nV:2\nc8|c8|",
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nV:1\nK:C\nC2 D2 E2 F2:|G2 A2 B2 c2:|\nV:2\nc8|c8|",
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:C\nV:1\nC2 D2 E2 F2:|G2 A2 B2 c2:|",           # one voice
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1 G4:1 A4:1 B4:1 C5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nV:\nK:C\nV:\nC2 D2 E2 F2|",                       # an empty V:
+     "C4:1 D4:1 E4:1 F4:1"),
+    # with a part order, a ':|' repeats from its part's start, over a '||'
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:AB\nK:C\nP:A\n|:C2 D2 E2 F2:|\nP:B\nG2 A2 B2 c2||d2 e2 f2 g2:|",
+     "C4:1 D4:1 E4:1 F4:1 C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1 D5:1 E5:1 F5:1 G5:1 "
+     "G4:1 A4:1 B4:1 C5:1 D5:1 E5:1 F5:1 G5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nP:AB % Da % Capo\nK:C\nP:A\nC2 D2 E2 F2|\nP:B\nG2 A2 B2 c2|\nP:D\nc8|\n"
+     "P:C\nC8|",
+     "C4:1 D4:1 E4:1 F4:1 G4:1 A4:1 B4:1 C5:1"),
+    # accidentals after a mode word; a bagpipe key with one more sharp
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:A min ^c ^g\nC2 G2 c2 g2|",
+     "C#4:1 G#4:1 C#5:1 G#5:1"),
+    ("X:1\nT:t\nM:4/4\nL:1/8\nK:HP ^g\nC2 G2 F2 g2|",
+     "C#4:1 G#4:1 F#4:1 G#5:1"),
+    # meters with a numerator or a denominator of 1; a zero denominator is no meter
+    ("X:1\nT:t\nM:1/4\nL:1/8\nK:C\nC2|D2|E2|",
+     "C4:1 D4:1 E4:1"),
+    ("X:1\nT:t\nM:2/1\nL:1/8\nK:C\nC16|D16|",
+     "C4:8 D4:8"),
+    ("X:1\nT:t\nM:3/0\nL:1/8\nK:C\nC2 D2|E2|",
+     "C4:1 D4:1 E4:1"),
 ]
 
 
@@ -339,6 +373,15 @@ BARS = [
     ('X:1\nT:t\nM:4/4\nL:1/8\nV:1\nV:2\nK:C\nV:1\n"C"C8|\nV:2\n"G"c8|', ['"C" C4:4 |'], False, [1]),
     # ']|' is a thick-thin bar line, written '||'
     ('C8]|D8|', ['C4:4 ||', 'D4:4 |'], False, [1, 2]),
+    # two notes of one pitch in a chord: the first one written is the top note
+    ('[^Bc]4 [c^B]4|', ['C5(B):2 C5:2 |'], False, [1]),
+    # back in the tune's key: no key of its own
+    ('F8|[K:G]F8|[K:C]F8|', ['F4:4 |', 'K:G F#4:4 |', 'F4:4 |'], False, [1, 2, 3]),
+    # a one-letter header P: labels the first bar
+    ('X:1\nT:t\nM:4/4\nL:1/8\nP:A\nK:C\nC8|D8|', ['P:A C4:4 |', 'D4:4 |'], False, [1, 2]),
+    # the tune's meter is its first full bar's, after a pickup in another meter
+    ('X:1\nT:t\nM:2/4\nL:1/8\nK:C\nC2|[M:3/4]D6|', ['M:2/4 C4:1 |', 'D4:3 |'], True, [0, 1]),
+    ('X:1\nT:t\nM:2/4\nL:1/8\nK:C\nC2|[M:3/4]D6|E6|', ['M:2/4 C4:1 |', 'D4:3 |', 'E4:3 |'], True, [0, 1, 2]),
 ]
 
 
@@ -418,6 +461,8 @@ HEADERS = [
     ("P:YZ2\nK:D", "Untitled", Key("D"), (4, 4), 120, "YZZ", "1/2", ""),
     ("P:(A2B)2\nK:D", "Untitled", Key("D"), (4, 4), 120, "AABAAB", "1/2", ""),
     ("P:A60\nK:D", "Untitled", Key("D"), (4, 4), 120, "A" * 50, "1/2", ""),     # at most 50 times
+    ("T:Name % a % b\nK:D", "Name", Key("D"), (4, 4), 120, "", "1/2", ""),
+    ("K:GXyz", "Untitled", Key("G"), (4, 4), 120, "", "1/2", "unknown mode 'Xyz' in K:GXyz, read as major"),
     # K:
     ("K:", "Untitled", Key("C"), (4, 4), 120, "", "1/2", ""),
     ("K:  G", "Untitled", Key("G"), (4, 4), 120, "", "1/2", ""),
@@ -481,6 +526,10 @@ ERRORS = [
     ("X:1\nK:C\nC|\n\n" + " " * 99_987 + "\x00", "t.abc: binary data, not ABC text"),   # at 99,999
     ("%\n\nX:1\nK:C\n" + "C" * 200_000 + "\n",
      "t.abc:3: the tune is too large (200,009 characters; the limit is 200,000)"),
+    ("X:1\nK:C\n^g''''|\n", "t.abc:1: a note is outside the MIDI range (MIDI 128)"),
+    ("T:t\nK:Hx\nC|\n",                 # no X: field: the text is one tune from line 1
+     "t.abc:2:3: unknown key 'Hx' (a key is a note A-G, then # or b, then a mode: K:D, K:Ador, K:F#m)"),
+    ("\nX:1\nK:C\nz|\n", "t.abc:2: the tune has no notes"),
 ]
 
 
@@ -581,6 +630,11 @@ KEYS = [
     ('E Minor', Key('E', 'minor'), {'F': 1}),
     ('Dmaj', Key('D', 'major'), {'F': 1, 'C': 1}),
     ('C# dor', Key('C#', 'dorian'), {'F': 1, 'C': 1, 'G': 1, 'D': 1, 'A': 1}),
+    ('A min ^c', Key('A', 'minor'), {'C': 1}),
+    ('A min ^c ^g', Key('A', 'minor'), {'C': 1, 'G': 1}),
+    ('HP ^g', Key('A', 'mixolydian'), {'F': 1, 'C': 1, 'G': 1}),
+    ('C % ^f % x', Key('C', 'major'), {}),
+    ('C % ^f', Key('C', 'major'), {}),
 ]
 
 
@@ -619,3 +673,39 @@ def test_notes_for_the_user_gather_over_the_tune():
     r = read_abc_text("X:1\nT:t\nK:Gxyz\nG4|\nK:Dfoo\nD4|\n")
     assert r.message == ("unknown mode 'xyz' in K:Gxyz, read as major; "
                          "unknown mode 'foo' in K:Dfoo, read as major")
+
+
+def test_errors_name_the_paste_when_there_is_no_file():
+    from st4rt_repl.formats.abc_in import parse_tune
+    with pytest.raises(InputError) as e:
+        read_abc_text("")
+    assert str(e.value) == "<paste>: empty: no ABC tune here"
+    with pytest.raises(InputError) as e:
+        parse_tune("X:1\nK:C\nz|\n")
+    assert str(e.value) == "<paste>:1: the tune has no notes"
+
+
+def test_a_tune_of_exactly_200_000_characters_is_read():
+    from st4rt_repl.formats.abc_in import MAX_TUNE_CHARS
+    head = "X:1\nK:C\nC|\n%"
+    text = head + "x" * (MAX_TUNE_CHARS - len(head))
+    assert len(text) == MAX_TUNE_CHARS and read_abc_text(text).tune.num_bars == 1
+
+
+def test_a_book_of_two_tunes_says_which_one_was_read():
+    book = "X:1\nT:One\nK:C\nC4|\n\nX:2\nT:Two\nK:D\nD4|\n"
+    assert read_abc_text(book, tune=2).message == "tune 2 of 2: Two"
+
+
+def test_a_bug_inside_the_reader_is_reported_as_one(monkeypatch):
+    """A crash inside parse_tune becomes a ReaderBug naming the file and the tune's line."""
+    from st4rt_repl.formats import ReaderBug, abc_in
+
+    def broken(*a, **k):
+        raise KeyError("a reader bug")
+    monkeypatch.setattr(abc_in, "parse_tune", broken)
+    with pytest.raises(ReaderBug) as e:
+        read_abc_text("% book\n\nX:1\nK:C\nC|\n", source="b.abc")
+    assert str(e.value) == ("b.abc:3: internal error while reading (KeyError: 'a reader bug'); "
+                            "this is a bug in ST4RT+, please report it with the file")
+    assert isinstance(e.value.__cause__, KeyError)
