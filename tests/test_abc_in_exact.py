@@ -263,6 +263,12 @@ PLAYED = [
      "C4:8 D4:8"),
     ("X:1\nT:t\nM:3/0\nL:1/8\nK:C\nC2 D2|E2|",
      "C4:1 D4:1 E4:1"),
+    # ties written inside a chord tie the chord
+    ("[C2-E2-] [CE]2 D4|",
+     "E4:2 D4:2"),
+    # (9 is 2 in the time of 9 under 4/4
+    ("(9CDEFGABcd z2 E4|",
+     "C4:1/9 D4:1/9 E4:1/9 F4:1/9 G4:1/9 A4:1/9 B4:1/9 C5:1/9 D5:1/9 z:1 E4:2"),
 ]
 
 
@@ -382,6 +388,22 @@ BARS = [
     # the tune's meter is its first full bar's, after a pickup in another meter
     ('X:1\nT:t\nM:2/4\nL:1/8\nK:C\nC2|[M:3/4]D6|', ['M:2/4 C4:1 |', 'D4:3 |'], True, [0, 1]),
     ('X:1\nT:t\nM:2/4\nL:1/8\nK:C\nC2|[M:3/4]D6|E6|', ['M:2/4 C4:1 |', 'D4:3 |', 'E4:3 |'], True, [0, 1, 2]),
+    # a tie before any note, or after a rest, ties nothing
+    ('- C2 D2 z2- E2 F2|', ['C4:1 D4:1 z:1 E4:1 |', 'F4:1 |'], False, [1, 2]),
+    # a stronger bar line right after another one stands
+    ('C8| |]', ['C4:4 |]'], False, [1]),
+    # an ending or a part label with no bar line before it still ends the bar
+    ('|:C8 [1 D8:|[2 E8|]', ['|: C4:4 |', '[1 D4:4 :|', '[2 E4:4 |]'], False, [1, 2, 1, 3]),
+    ('C8\nP:B\nD8|', ['C4:4 |', 'P:B D4:4 |'], False, [1, 2]),
+    # a key change to the key in force ends no bar
+    ('C4 [K:C] D4|', ['C4:2 D4:2 |'], False, [1]),
+    # M:none: a bar no meter fits is 4/4 (a triplet runs on over the bar line);
+    # key changes and chord symbols stay
+    (FREE + '(3CD|E2|', ['C4:1/3 D4:1/3 |', 'E4:2/3 |'], True, [0, 1]),
+    (FREE + 'F2|[K:G]"G"F2|', ['F4:1 |', 'K:G "G" F#4:1 |'], False, [1, 2]),
+    # a note cut at the bar line keeps its spelling and its own tie
+    (M34 + 'C4 _E4 E4|', ['C4:2 D#4(E):1- |', 'D#4(E):1 D#4(E):2 |'], False, [1, 2]),
+    (M34 + 'C4 D4-|D2 E4|', ['C4:2 D4:1- |', 'D4:1- |', 'D4:1 E4:2 |'], False, [1, 2, 3]),
 ]
 
 
@@ -463,6 +485,8 @@ HEADERS = [
     ("P:A60\nK:D", "Untitled", Key("D"), (4, 4), 120, "A" * 50, "1/2", ""),     # at most 50 times
     ("T:Name % a % b\nK:D", "Name", Key("D"), (4, 4), 120, "", "1/2", ""),
     ("K:GXyz", "Untitled", Key("G"), (4, 4), 120, "", "1/2", "unknown mode 'Xyz' in K:GXyz, read as major"),
+    ("M:1/4\nK:D", "Untitled", Key("D"), (1, 4), 120, "", "1/4", ""),
+    ("M:2/1\nK:D", "Untitled", Key("D"), (2, 1), 120, "", "1/2", ""),
     # K:
     ("K:", "Untitled", Key("C"), (4, 4), 120, "", "1/2", ""),
     ("K:  G", "Untitled", Key("G"), (4, 4), 120, "", "1/2", ""),
