@@ -400,6 +400,7 @@ BARS = [
     # M:none: a bar no meter fits is 4/4 (a triplet runs on over the bar line);
     # key changes and chord symbols stay
     (FREE + '(3CD|E2|', ['C4:1/3 D4:1/3 |', 'E4:2/3 |'], True, [0, 1]),
+    (FREE + 'C2|(3CD|', ['C4:1 |', 'M:4/4 C4:1/3 D4:1/3 |'], False, [1, 2]),
     (FREE + 'F2|[K:G]"G"F2|', ['F4:1 |', 'K:G "G" F#4:1 |'], False, [1, 2]),
     # a note cut at the bar line keeps its spelling and its own tie
     (M34 + 'C4 _E4 E4|', ['C4:2 D#4(E):1- |', 'D#4(E):1 D#4(E):2 |'], False, [1, 2]),
