@@ -266,6 +266,9 @@ PLAYED = [
     # ties written inside a chord tie the chord
     ("[C2-E2-] [CE]2 D4|",
      "E4:2 D4:2"),
+    # (1:2 is "2 in the time of 1": one note twice as long
+    ("(1:2C D E F G2|",
+     "C4:1 D4:1/2 E4:1/2 F4:1/2 G4:1"),
     # (9 is 2 in the time of 9 under 4/4
     ("(9CDEFGABcd z2 E4|",
      "C4:1/9 D4:1/9 E4:1/9 F4:1/9 G4:1/9 A4:1/9 B4:1/9 C5:1/9 D5:1/9 z:1 E4:2"),
