@@ -498,8 +498,8 @@ class _Lexer:
             self.features.append(_Feature(CHORD, text=inner))
 
     def chord_off(self, m):
-        chord, self.chord = self.chord, None
-        if chord is None or chord[0] is None:
+        chord, self.chord = self.chord, None       # music() calls this only inside a chord
+        if chord[0] is None:                       # "[]" or a chord of rests
             return
         given = _length(m.group("cnum"), m.group("cslashes"))
         # "[CE]2" lasts 2 units whatever its notes say; "[C2E2]" lasts its first note
@@ -511,8 +511,7 @@ class _Lexer:
     def broken_rhythm(self, arrows: str):
         if self.last_note is None:
             return
-        n = min(len(arrows), 3)
-        short = Fraction(1, 2 ** n)
+        short = Fraction(1, 2 ** len(arrows))     # 1 to 3 arrows (music() skips more)
         long = 2 - short
         first, second = (long, short) if arrows[0] == ">" else (short, long)
         self.broken = (self.last_note, first, second)
@@ -735,8 +734,6 @@ def parse_tune(text: str, *, source: str = "<paste>", first_line: int = 1) -> tu
         for x in b.notes:
             if x.pitch is not None and not 0 <= x.pitch <= 127:
                 raise InputError(source, f"a note is outside the MIDI range (MIDI {x.pitch})", first_line)
-    if not bars:
-        raise InputError(source, "the tune has no notes", first_line)
     tempo = 120
     if tempo_field is not None:
         tempo = _parse_tempo(tempo_field, unit) or 120
