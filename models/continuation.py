@@ -195,8 +195,8 @@ def _masks(grammar, rows: _Rows, part_mask):
 @torch.no_grad()
 def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: float,
               seed: int | None, lo: int, hi: int, open_bar: bool, parts: bool = False,
-              part_mask=None):
-    """New token lists (and their log-probs at temperature 1) for k rows after primer ids.
+              part_mask=None, scores: bool = False):
+    """New token lists (and, with `scores`, their log-probs at temperature 1) for k rows after primer ids.
 
     `temperature` is the user's; it is multiplied by the checkpoint's calibrated
     scales (chosen on the valid split, see the model card), so 1.0 means "as
@@ -228,18 +228,16 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
         done_t = torch.tensor(rows.done) if any(rows.done) else None
         if done_t is not None:      # finished rows only write padding
             mask = torch.where(done_t[:, None], pad_only, mask)
-        lp = masked_log_probs(logits, mask)
         if pitch_t < 1e-6:
             toks = sample(logits, mask, temperature=0)
         elif rhythm_t != pitch_t:
             p = rhythm_pitch_probs(logits, mask, VOCAB.first_note, VOCAB.n_dur, rhythm_t, pitch_t)
             toks = sample_probs(p, top_p=top_p, generator=gen)
-        elif pitch_t == 1.0:      # reuse the log-probs just computed
-            toks = sample_probs(lp.exp(), top_p=top_p, generator=gen)
         else:
             toks = sample(logits, mask, temperature=pitch_t, top_p=top_p, generator=gen)
-        gained = lp.gather(1, toks[:, None])[:, 0]
-        score = score + (gained if done_t is None else gained.masked_fill(done_t, 0.0))
+        if scores:                  # only a profile ranks by them: a step's log-softmax saved otherwise
+            gained = masked_log_probs(logits, mask).gather(1, toks[:, None])[:, 0]
+            score = score + (gained if done_t is None else gained.masked_fill(done_t, 0.0))
         feats = []
         for i, tok in enumerate(toks.tolist()):
             if rows.done[i]:
@@ -291,15 +289,12 @@ def continue_tune(tune: Tune, bars: int, *, candidates: int = 4, temperature: fl
     model, ck, shift, primer, ids, open_bar, (lo, hi) = _setup(tune, checkpoint)
     scorer = None
     if profile is not None:
-        from st4rt_repl.errors import NotAvailable
-        try:
-            from st4rt_repl.models import midime
-            scorer = midime.score_tunes
-        except ImportError as e:
-            raise NotAvailable("continue: profiles need the MidiMe model, which has not landed") from e
+        from st4rt_repl.models import midime
+        scorer = midime.score_tunes
     k = candidates * 3 if scorer else candidates
     new, scores = _generate(model, ids, bars, k, temperature=temperature, top_p=top_p, seed=seed,
-                            lo=lo, hi=hi, open_bar=open_bar, parts=_uses_parts(primer))
+                            lo=lo, hi=hi, open_bar=open_bar, parts=_uses_parts(primer),
+                            scores=scorer is not None)
     tunes = [_assemble(primer, n, open_bar, shift) for n in new]
     if scorer is None:
         return tunes

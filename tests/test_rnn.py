@@ -252,6 +252,23 @@ def test_sample_follows_the_masked_nucleus():
     assert sample(torch.zeros(50, 5), forced, generator=gen).tolist() == [4] * 50
 
 
+def test_nucleus_is_the_same_when_it_reaches_past_the_first_tokens_sorted():
+    """A peaked row's nucleus lies among the first tokens sorted; a flat one's does not
+    (100 equal tokens, top_p 0.895: 90 of them) and must fall back to the full sort."""
+    from st4rt_repl.models.decoding import NUCLEUS_FIRST_TRY, sample_probs
+    gen = torch.Generator().manual_seed(1)
+    flat = torch.full((4000, 200), 0.0)
+    flat[:, 50:150] = 0.01                                       # 100 tokens of 1 %
+    picks = sample_probs(flat, top_p=0.895, generator=gen)
+    assert 90 > NUCLEUS_FIRST_TRY and len(set(picks.tolist())) == 90
+    assert all(50 <= j < 150 for j in picks.tolist())
+    peaked = torch.zeros(4000, 200)
+    peaked[:, 7], peaked[:, 9], peaked[:, 120] = 0.7, 0.25, 0.05
+    freq = torch.bincount(sample_probs(peaked, top_p=0.9, generator=gen), minlength=200) / 4000
+    assert set(torch.nonzero(freq).flatten().tolist()) == {7, 9}    # 0.7 + 0.25 reach 0.9
+    torch.testing.assert_close(freq[[7, 9]], torch.tensor([0.7, 0.25]) / 0.95, atol=0.02, rtol=0)
+
+
 def test_assemble_transposes_back_beyond_the_vocabulary():
     """A tonic-view continuation near the top of the range comes back above p96 intact."""
     primer = Tune.from_bars([[(92, 2), (94, 2)]], meter=(4, 4), key=Key("D", "major"))
