@@ -1,6 +1,7 @@
 """Latency of `continue`: 8 new bars, 8 candidates, from a 16-bar primer (p50, p95 over 50 runs).
 
     .venv/bin/python bench/bench_continue.py [--checkpoint PATH] [--runs 50] [--threads 1]
+    .venv/bin/python bench/bench_continue.py --compare OTHER.pt [--runs 60]   # CPU time, alternating
 
 Measures the shipped written-form checkpoint (tokenizer v2, one step per note).
 Round 1's checkpoint (tokenizer v1, two steps per note) was measured beside it in
@@ -57,13 +58,34 @@ def bench(module, checkpoint, label: str, runs: int, threads: int) -> None:
               f"p95 {p95:.1f} ms over {len(times)} runs", flush=True)
 
 
+def compare(module, a: str, b: str, runs: int) -> None:
+    """CPU time of checkpoints a and b under this code, calls alternating in one process
+    (steadier than two runs on a shared machine)."""
+    primer = primer_16_bars()
+    cpu: dict = {a: [], b: []}
+    for i in range(runs):
+        for path in (a, b):
+            module.continue_tune(primer, 8, candidates=8, seed=i, checkpoint=path)   # primer cached
+            t0 = time.process_time()
+            module.continue_tune(primer, 8, candidates=8, seed=1000 + i, checkpoint=path)
+            cpu[path].append((time.process_time() - t0) * 1000)
+    for path, times in cpu.items():
+        print(f"{path}: continue 8 bars x 8 candidates, CPU p50 {statistics.median(times):.1f} ms "
+              f"over {runs} alternating runs", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", help="v2 checkpoint (default: the shipped one)")
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--compare", metavar="OTHER", help="also time this checkpoint, alternating, CPU time")
     args = p.parse_args()
     from st4rt_repl.models import continuation
+    if args.compare:
+        torch.set_num_threads(args.threads)
+        compare(continuation, args.compare, args.checkpoint or str(continuation.checkpoint_path()), args.runs)
+        return
     bench(continuation, args.checkpoint, "v2 written, 1 step/note", args.runs, args.threads)
 
 
