@@ -437,7 +437,7 @@ def test_aligned_lookback_puts_the_b_part_beside_the_a_part():
 def test_rhythm_temperature_keeps_the_length_distribution():
     """At rhythm temperature 1 the total per note length is the model's own, whatever
     the temperature of the pitch within it; masked tokens stay impossible."""
-    from st4rt_repl.models.decoding import rhythm_pitch_log_probs
+    from st4rt_repl.models.decoding import rhythm_pitch_probs
     g = torch.Generator().manual_seed(3)
     logits = torch.randn(2, len(V2), generator=g) * 3
     mask = torch.rand(2, len(V2), generator=g) > 0.3
@@ -448,7 +448,7 @@ def test_rhythm_temperature_keeps_the_length_distribution():
 
     plain = torch.softmax(logits.masked_fill(~mask, float("-inf")), -1)
     for t in (0.3, 0.7, 1.6):
-        p = rhythm_pitch_log_probs(logits, mask, F, D, 1.0, t).exp()
+        p = rhythm_pitch_probs(logits, mask, F, D, 1.0, t)
         assert torch.allclose(by_length(p), by_length(plain), atol=1e-5)
         assert not torch.allclose(p, plain, atol=1e-3)          # the pitch choice did change
         assert float(p[~mask].sum()) == 0.0
