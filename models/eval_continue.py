@@ -120,18 +120,6 @@ def _flat(bars: list[Bar], like: Tune) -> Tune:
     return Tune(tuple(b.plain() for b in bars), like.bars[-1].meter, like.key, pickup=False)
 
 
-def _distinct_first(cands: list[list[Bar]], k: int) -> list[list[Bar]]:
-    out, seen = [], set()
-    for c in cands:
-        key = tuple(_notes(b) for b in c)
-        if key not in seen:
-            seen.add(key)
-            out.append(c)
-        if len(out) == k:
-            break
-    return out
-
-
 # ----- the models as "primer -> lists of new bars" ------------------------------------------
 def rnn_sampler(path: Path, scales: tuple = (None, None), **kw):
     """`scales` (pitch, rhythm) replace the checkpoint's calibrated temperature scales
@@ -211,6 +199,7 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
     one halving moves the length and IOI figures by up to 0.1 either way.
     """
     from st4rt_repl.models import realism
+    from st4rt_repl.models.generation import distinct
     halves = []
     for s in range(splits):
         order = np.random.default_rng(seed + s).permutation(len(turns))
@@ -236,7 +225,7 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
             full = {tuple(_notes(b) for b in c): t for c, t in zip(cands, tunes)}
             raw = cands[:K]
             raw_distinct += len({tuple(_notes(b) for b in c) for c in raw}) == K
-            kept = _distinct_first(cands, K)
+            kept = distinct(cands, K, key=lambda c: tuple(_notes(b) for b in c))
             extra_distinct += len(kept) == K
             exact += sum(len(c) == NEW_BARS and all(b.is_full for b in c) for c in kept)
             if n < abc_check and real_clean[n]:    # a real tune abc2midi warns about says nothing

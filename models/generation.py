@@ -33,8 +33,9 @@ def _melody(t: Tune) -> tuple:
     return tuple((n.pitch, n.duration) for b in t.bars for n in b.notes)
 
 
-def distinct(tunes: Sequence[Tune], k: int) -> list[Tune]:
-    """The first k tunes whose notes differ from every earlier one (fewer if there are not k).
+def distinct(tunes: Sequence, k: int, key=None) -> list:
+    """The first k items whose `key` (default: a tune's notes) differs from every earlier
+    one's (fewer if there are not k).
 
     >>> a, b = Tune.from_bars([[(60, 4)]]), Tune.from_bars([[(62, 4)]])
     >>> [t.bars[0].notes[0].pitch for t in distinct([a, a, b, a], 3)]
@@ -42,7 +43,7 @@ def distinct(tunes: Sequence[Tune], k: int) -> list[Tune]:
     """
     seen, out = set(), []
     for t in tunes:
-        m = _melody(t)
+        m = (key or _melody)(t)
         if m not in seen:
             seen.add(m)
             out.append(t)
