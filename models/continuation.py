@@ -65,6 +65,13 @@ def load(path: str | Path | None = None):
     return _CACHE[key]
 
 
+def temperature_scales(model) -> tuple[float, float]:
+    """(pitch, rhythm) multipliers of the user's temperature: the checkpoint's calibration
+    (`load`); a checkpoint without ``rhythm_scale`` tempers the rhythm like the pitch."""
+    pitch = float(getattr(model, "_st4rt_temperature_scale", 1.0))
+    return pitch, float(getattr(model, "_st4rt_rhythm_scale", pitch))
+
+
 def _tonic_shift(tune: Tune, ck: dict) -> int:
     """Semitones that move the tune's tonic to C (0 unless the model was trained so)."""
     if ck.get("transpose") != "tonic":
@@ -203,12 +210,9 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
     calibrated": ``temperature_scale`` for the choice of pitch, ``rhythm_scale`` for
     the choice of note length and of form tokens (the same as the first when absent).
     """
-    from st4rt_repl.models.decoding import masked_log_probs, sample, sample_probs
+    from st4rt_repl.models.decoding import masked_log_probs, rhythm_pitch_probs, sample, sample_probs
     from st4rt_repl.tokenizers.written import VOCAB
-    from st4rt_repl.models.decoding import rhythm_pitch_probs
-    scale = float(getattr(model, "_st4rt_temperature_scale", 1.0))
-    pitch_t = temperature * scale
-    rhythm_t = temperature * float(getattr(model, "_st4rt_rhythm_scale", scale))
+    pitch_t, rhythm_t = (temperature * s for s in temperature_scales(model))
     grammar = _grammar(lo, hi, parts)
     tr0, pad, f = _primer_features(ids, model.cfg.aligned)
     # an open last bar is completed first; after a bar cut short (a part's end in a tune
@@ -228,9 +232,7 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
         done_t = torch.tensor(rows.done) if any(rows.done) else None
         if done_t is not None:      # finished rows only write padding
             mask = torch.where(done_t[:, None], pad_only, mask)
-        if pitch_t < 1e-6:
-            toks = sample(logits, mask, temperature=0)
-        elif rhythm_t != pitch_t:
+        if rhythm_t != pitch_t and pitch_t >= 1e-6:     # (sample() below: 0 means greedy)
             p = rhythm_pitch_probs(logits, mask, VOCAB.first_note, VOCAB.n_dur, rhythm_t, pitch_t)
             toks = sample_probs(p, top_p=top_p, generator=gen)
         else:

@@ -329,9 +329,8 @@ def main(argv=None) -> int:
                 "ngram": ngram_sampler(ng, top_p=args.top_p)}
     rng = np.random.default_rng(args.seed)
     result = {"split": args.split, "k": K, "new_bars": NEW_BARS, "seed": args.seed, **kw,
-              "scales": {name: {"pitch": m._st4rt_temperature_scale,
-                                "rhythm": getattr(m, "_st4rt_rhythm_scale", m._st4rt_temperature_scale)}
-                         for name, m in (("rnn", C.load(args.rnn)[0]), ("noattn", C.load(args.noattn)[0]))},
+              "scales": {name: dict(zip(("pitch", "rhythm"), C.temperature_scales(C.load(path)[0])))
+                         for name, path in (("rnn", args.rnn), ("noattn", args.noattn))},
               "ngram": {"order": info["order"], "mult": info["mult"]}}
     for kind in ("after_part", "mid_part"):
         turns = cuts(tunes, kind)

@@ -381,8 +381,10 @@ def _describe(tune: Tune, bpm: int, cfg: Config, loop: bool, span: tuple[int, in
     """What is playing; `span` = the written bar numbers asked for (the cut-out tune counts from 1)."""
     names = [n for n, p in GM_INSTRUMENTS.items() if p == cfg.program]
     instrument = names[0] if names else f"program {cfg.program}"
-    first, last = span or ((tune.bar_numbers() or [0])[0], (tune.bar_numbers() or [0])[-1])
-    return (f"{tune.title!r} bars {first}-{last} at {bpm} bpm on {instrument}"
+    if span is None:
+        numbers = tune.bar_numbers() or [0]
+        span = (numbers[0], numbers[-1])
+    return (f"{tune.title!r} bars {span[0]}-{span[1]} at {bpm} bpm on {instrument}"
             + (", looping" if loop else ""))
 
 
