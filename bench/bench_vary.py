@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
+
+from latency import latency_line
 
 
 def main() -> None:
@@ -29,17 +30,9 @@ def main() -> None:
         "d2fd Adfd|e2ge cege|fgaf gefd|edcd d4:|\n").tune
     for i in range(5):
         variation.vary_bars(tune, [3], candidates=8, seed=i)
-    times, cpu = [], []
-    for i in range(args.runs):
-        t0, c0 = time.perf_counter(), time.process_time()
-        variation.vary_bars(tune, [3], candidates=8, seed=100 + i)
-        times.append((time.perf_counter() - t0) * 1000)
-        cpu.append((time.process_time() - c0) * 1000)
-    times.sort()
-    # CPU time: what one thread costs; on a shared machine the wall clock adds the wait for a core
-    print(f"vary 1 bar x 8 candidates: p50 {statistics.median(times):.1f} ms wall, "
-          f"{statistics.median(cpu):.1f} ms CPU, p95 {times[int(0.95 * len(times)) - 1]:.1f} ms wall "
-          f"({args.runs} runs, {args.threads} thread(s))")
+    print(latency_line("vary 1 bar x 8 candidates",
+                       lambda i: variation.vary_bars(tune, [3], candidates=8, seed=100 + i),
+                       runs=args.runs, threads=args.threads))
 
     from st4rt_repl.corpus.views import tunes as corpus_tunes
     user = corpus_tunes("test")[:20]
