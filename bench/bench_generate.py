@@ -21,7 +21,8 @@ def main() -> None:
     cases = [((6, 8), Key("G")), ((4, 4), Key("D")), ((3, 4), Key("A", "dorian"))]
     for i in range(3):
         generate(*cases[i % 3], 8, 4, seed=i)
-    print(latency_line("generate 8 bars x 4 candidates", lambda i: generate(*cases[i % 3], 8, 4, seed=100 + i),
+    print(latency_line("generate 8 bars x 4 candidates",
+                       lambda i: generate(*cases[i % 3], 8, 4, seed=100 + i),
                        runs=args.runs, threads=args.threads))
 
 
