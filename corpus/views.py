@@ -163,19 +163,13 @@ def rnn_sequences(split: str, *, root=None, transpose: str = "tonic") -> list[np
     """
     _check(split, transpose)
     a = _load(root, split)
-    flat, off = a["tokens"], a["tok_off"]
-    out: list[np.ndarray] = []
-    plans = _shift_plan(a, split, transpose)
-    if len(plans) == 1:
-        keep = plans[0] != -999
-        seqs = _pieces(_transpose_flat(flat, off, np.where(keep, plans[0], 0)), off)
-        return [s for s, k in zip(seqs, keep) if k]
-    copies = [_pieces(_transpose_flat(flat, off, np.where(p != -999, p, 0)), off) for p in plans]
-    for i in range(len(off) - 1):
-        for p, c in zip(plans, copies):
-            if p[i] != -999:
-                out.append(c[i])
-    return out
+    return _transposed(a["tokens"], a["tok_off"], _shift_plan(a, split, transpose), _transpose_flat)
+
+
+def _transposed(flat, off, plans, transpose) -> list[np.ndarray]:
+    """Each tune once per plan (a shift per tune; -999: left out), a tune's copies together."""
+    copies = [_pieces(transpose(flat, off, np.where(p != -999, p, 0)), off) for p in plans]
+    return [c[i] for i in range(len(off) - 1) for p, c in zip(plans, copies) if p[i] != -999]
 
 
 def written_sequences(split: str, *, root=None, transpose: str = "tonic") -> list[np.ndarray]:
@@ -188,15 +182,7 @@ def written_sequences(split: str, *, root=None, transpose: str = "tonic") -> lis
     """
     _check(split, transpose)
     a = _written_arrays(_root(root), split)
-    flat, off = a["tokens"], a["tok_off"]
-    plans = _shift_plan(a, split, transpose)
-    out: list[np.ndarray] = []
-    copies = [_pieces(_transpose_written(flat, off, np.where(p != -999, p, 0)), off) for p in plans]
-    for i in range(len(off) - 1):
-        for p, c in zip(plans, copies):
-            if p[i] != -999:
-                out.append(c[i])
-    return out
+    return _transposed(a["tokens"], a["tok_off"], _shift_plan(a, split, transpose), _transpose_written)
 
 
 def _written_arrays(root: Path, split: str) -> dict[str, np.ndarray]:
