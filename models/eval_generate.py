@@ -75,23 +75,23 @@ def _folder_tunes(folder: Path) -> list:
     return out
 
 
-def real_tunes(data: str | None) -> list:
-    """The real set: tunes in the common meters, as heard."""
+def real_tunes(data: str | None, split: str = "test") -> list:
+    """The real set: tunes in the common meters, as heard (a folder, else a corpus split)."""
     if data:
         tunes = _folder_tunes(Path(data))
     else:
         from st4rt_repl.corpus import views
-        tunes = views.tunes("test")
+        tunes = views.tunes(split)
     heard = [realism._heard(t) for t in tunes]
     return [t for t in heard if tuple(t.meter) in METERS and t.bars]
 
 
-def load_real(name: str, data: str | None) -> list | None:
-    """`real_tunes(data)` for `st4rt eval NAME`, or None after saying why in one line."""
+def load_real(name: str, data: str | None, split: str = "test") -> list | None:
+    """`real_tunes(data, split)` for `st4rt eval NAME`, or None after saying why in one line."""
     from st4rt_repl.corpus.views import CorpusMissing
     from st4rt_repl.tune import TuneError
     try:
-        return real_tunes(data)
+        return real_tunes(data, split)
     except (CorpusMissing, TuneError, FileNotFoundError) as e:
         print(f"st4rt eval {name}: {e}", file=sys.stderr)
         return None

@@ -17,7 +17,9 @@ Each new bar is compared with the real bar K of the same tunes of A:
 The ceiling is the same overlaps and junction leap rate for the real bar K of the
 tunes of B against the real bar K of A (same sample sizes).  48 bars make noisy
 figures (bar 3 of 48 tunes has ~96 junctions); ``--repeats R`` averages R draws.  ``--data DIR`` uses a
-folder of tunes instead of the test split (a smoke test).
+folder of tunes instead of the test split (a smoke test); ``--split valid`` and
+``--checkpoint CKPT`` calibrate a candidate VAE's settings without looking at the test split
+or replacing the shipped weights.
 """
 from __future__ import annotations
 
@@ -45,6 +47,9 @@ def parse_args(argv):
     p.add_argument("--repeats", type=int, default=1,
                    help="independent draws (seed, seed+101, ...); figures are means")
     p.add_argument("--data", help="folder of tunes (default: corpus test split)")
+    p.add_argument("--split", choices=["test", "valid"], default="test",
+                   help="valid: to choose settings without looking at test")
+    p.add_argument("--checkpoint", help="a MusicVAE checkpoint to use instead of the shipped one")
     return p.parse_args(argv)
 
 
@@ -172,9 +177,12 @@ def main(argv=None) -> int:
         print("st4rt eval vary: --n and --candidates must be at least 1, --bar at least 2",
               file=sys.stderr)
         return 2
-    real = load_real("vary", args.data)
+    real = load_real("vary", args.data, args.split)
     if real is None:
         return 2
+    if args.checkpoint:
+        from st4rt_repl.models import music_vae, variation
+        variation.set_model(music_vae.load_checkpoint(args.checkpoint)[0])
     from st4rt_repl.models.eval_generate import _mean_runs
     runs = [evaluate(real, n=args.n, k=args.bar, candidates=args.candidates, amount=args.amount,
                      seed=args.seed + 101 * r) for r in range(max(1, args.repeats))]
@@ -183,7 +191,8 @@ def main(argv=None) -> int:
     if res["n"] < 1:
         print(f"st4rt eval vary: no tunes with {args.bar + 1} full bars", file=sys.stderr)
         return 2
-    res["data"] = args.data or "corpus test split"
+    res["data"] = args.data or f"corpus {args.split} split"
+    res["checkpoint"] = args.checkpoint or "shipped"
     print(json.dumps(res))
     return 0
 

@@ -272,35 +272,43 @@ def _extra_junction_leaps(tokens_of, r: int, chosen, original, nums, tune: Tune,
     return extra
 
 
-INTERVAL_WEIGHT = 2.0     # weight of `_interval_fit` beside the decoder score (1.0 and 2.0 tried)
+INTERVAL_WEIGHT = 4.0     # weight of `_interval_fit` beside the decoder score (valid split: 2, 3, 4, 6, 10 tried)
 
 
 def _interval_fit(tune: Tune, shift: int, chosen, tokens_of, n: int) -> list[float]:
     """Per row, how the new bars move and sit like the rest of the tune: the mean
-    log-probability of their melodic intervals plus that of their pitch classes, each
-    under the rest of the tune's own histogram (add-one smoothed; intervals clipped to
-    an octave).  A bar that moves the way the tune moves, on its notes, ranks higher.
+    log-probability of the melodic intervals into, inside and out of the new bars plus
+    that of their pitch classes, each under the rest of the tune's own histogram
+    (add-one smoothed; intervals clipped to an octave).  A bar that moves the way the
+    tune moves, on its notes, and joins its neighbours the way its bars join, ranks higher.
 
     Measured (`st4rt eval vary`, 3 x 48 tunes): interval overlap with the real bars
-    0.840 -> 0.866 with the interval term alone."""
+    0.840 -> 0.866 with the interval term alone (inside the bar); the two junctions were
+    the rest of the gap (valid split: real junctions are steps 61 % of the time, the
+    candidates' 33 %, with fourths and fifths 32 % against 10 %), so they are scored too."""
     import math
-    ivs, pcs = [1.0] * 25, [1.0] * 12
+    nums = tune.bar_numbers()
     chosen_set = set(chosen)
-    for k in tune.bar_numbers():
-        if k in chosen_set:
-            continue
-        ps = _pitches(_bar_tokens(tune.bar(k), shift))
-        for p in ps:
-            pcs[p % 12] += 1
-        for a, b in zip(ps, ps[1:]):
+    own = {k: _pitches(_bar_tokens(tune.bar(k), shift)) for k in nums}
+    ivs, pcs = [1.0] * 25, [1.0] * 12
+    whole = [(p, k in chosen_set) for k in nums for p in own[k]]
+    for p, c in whole:
+        pcs[p % 12] += 0 if c else 1
+    for (a, ca), (b, cb) in zip(whole, whole[1:]):
+        if not (ca or cb):
             ivs[max(-12, min(12, b - a)) + 12] += 1
     liv = [math.log(c / sum(ivs)) for c in ivs]
     lpc = [math.log(c / sum(pcs)) for c in pcs]
+    # the chosen bars and the bars around them (the junctions' other notes)
+    near = [k for k in nums if any(abs(k - c) <= 2 for c in chosen)]
     out = []
     for r in range(n):
-        ps = [p for k in chosen for p in _pitches(tokens_of(r, k))]
-        steps = [liv[max(-12, min(12, b - a)) + 12] for a, b in zip(ps, ps[1:])]
+        row = [(p, k in chosen_set) for k in near
+               for p in (_pitches(tokens_of(r, k)) if k in chosen_set else own[k])]
+        steps = [liv[max(-12, min(12, b - a)) + 12]
+                 for (a, ca), (b, cb) in zip(row, row[1:]) if ca or cb]
         fit = sum(steps) / len(steps) if steps else 0.0
+        ps = [p for p, c in row if c]
         if PITCH_CLASS_FIT and ps:
             fit += sum(lpc[p % 12] for p in ps) / len(ps)
         out.append(fit)

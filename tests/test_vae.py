@@ -283,3 +283,21 @@ def test_interpolate_continues_a_tie_over_the_window(random_model):
         assert changed == [3, 4, 5, 6]
         assert t.bar(3).notes[0].pitch == 67
         assert abc2midi.check(to_abc(t)) == []
+
+
+def test_vary_ranking_scores_the_junctions_against_the_tunes_own_steps():
+    """Two new versions of bar 2 with the same notes inside (the same steps, the same
+    pitch classes): the one that joins its neighbours by the steps the tune uses
+    (-1 in, -2 out) fits better than one that joins by thirds (-3 in, -4 out), which
+    the rest of the tune never uses."""
+    tune = Tune.from_bars([[(60, 1), (62, 1), (64, 1), (65, 1)], [(67, 1), (65, 1), (64, 1), (62, 1)],
+                           [(60, 1), (62, 1), (60, 1), (59, 1)], [(60, 1), (58, 1), (56, 1), (58, 1)]],
+                          key=Key("C", "major"))
+    rows = {0: [64, 62, 60, 62], 1: [62, 60, 62, 64]}
+    row_bars = {r: variation._bar_tokens(Tune.from_bars([[(p, 1) for p in ps]]).bar(1), 0)
+                for r, ps in rows.items()}
+
+    def tokens_of(r, k):
+        return row_bars[r] if k == 2 else variation._bar_tokens(tune.bar(k), 0)
+    fit = variation._interval_fit(tune, 0, [2], tokens_of, 2)
+    assert fit[0] - fit[1] > 0.2      # inside the bar alone, row 1 fits a little better
