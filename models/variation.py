@@ -158,16 +158,19 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
         for k in chosen:
             bar = tune.bar(k)
             meter, ticks = bar.meter, _ticks(bar.duration)
-            win = _window_of(tune, k)
+            prev = k - 1
+            use_prev = prev in nums and prev >= 1 and tune.bar(prev).meter == meter \
+                and tune.bar(prev).is_full
+            # z must describe the bars where the decoder places them: with the bar before
+            # fed as the window's first bar, the window is (k-1, k), so bar k is its second
+            # (encoding (k, k+1) there decoded bar k+1's material in bar k's place)
+            win = [prev, k] if use_prev else _window_of(tune, k)
             if win:
                 mu, _ = _encode_bars(model, tune, win, shift)
                 mu = mu.expand(n, -1)
             else:
                 mu = torch.zeros(n, model.cfg.z_dim)
             z = torch.stack([mv.slerp(mu[i], targets[i], float(amount)) for i in range(n)])
-            prev = k - 1
-            use_prev = prev in nums and prev >= 1 and tune.bar(prev).meter == meter \
-                and tune.bar(prev).is_full
             tied = None
             if prev in nums and not use_prev:
                 last = tune.bar(prev).notes[-1] if prev not in chosen_set else None

@@ -301,3 +301,14 @@ def test_vary_ranking_scores_the_junctions_against_the_tunes_own_steps():
         return row_bars[r] if k == 2 else variation._bar_tokens(tune.bar(k), 0)
     fit = variation._interval_fit(tune, 0, [2], tokens_of, 2)
     assert fit[0] - fit[1] > 0.2      # inside the bar alone, row 1 fits a little better
+
+
+def test_vary_decodes_the_bar_from_the_window_it_stands_in():
+    """With the bar before fed as context, z comes from (bar before, bar): a varied low
+    bar 3 stays low even when bar 4 is an octave above it (encoding (3, 4) put bar 4's
+    material in bar 3's place)."""
+    tune = parse_abc_text("X:1\nT:t\nM:4/4\nL:1/8\nK:D\nDEFG ABcd|dcBA GFED|D2F2 A2F2|a2f'2 e'2d'2|d8|]\n").tune
+    cands = variation.vary_bars(tune, [3], candidates=3, amount=0.0, seed=1)
+    for t in cands:
+        ps = [n.pitch for n in t.bar(3).notes if n.pitch is not None]
+        assert sum(ps) / len(ps) < 72, ps            # bar 3 sits at 62..69, bar 4 at 81..88
