@@ -149,8 +149,15 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
     chosen_set = set(chosen)
     new: list[dict[int, list[int]]] = [dict() for _ in range(n)]   # row -> bar -> body tokens
 
+    own_tokens: dict[int, list[int]] = {}      # the tune's bars as tokens, each encoded once
+
+    def own(k: int) -> list[int]:
+        if k not in own_tokens:
+            own_tokens[k] = _bar_tokens(tune.bar(k), shift)
+        return own_tokens[k]
+
     def tokens_of(row: int, k: int) -> list[int]:
-        return new[row][k] if k in new[row] else _bar_tokens(tune.bar(k), shift)
+        return new[row][k] if k in new[row] else own(k)
 
     with torch.no_grad():
         targets = _prior_targets(model, n, gen, profile, likeness, tune.bar(chosen[0]).meter)
@@ -184,7 +191,7 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
             nxt = k + 1
             suffix = None
             if nxt in nums and nxt not in chosen_set and tune.bar(nxt).meter == meter:
-                suffix = _bar_tokens(tune.bar(nxt), shift)
+                suffix = own(nxt)
             # the last note before the bar (as it stands in each row): the new bar's first
             # note stays within a fifth of it
             anchors = []
@@ -200,12 +207,11 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
                 scores += info["suffix_logp"] / len(suffix)
             for r in range(n):
                 new[r][k] = mv.split_body_bars(bodies[r])[-1]
-    original = {k: _bar_tokens(tune.bar(k), shift) for k in chosen}
-    leaps = [_extra_junction_leaps(tokens_of, r, chosen, original, nums, tune, shift)
-             for r in range(n)]
+    original = {k: own(k) for k in chosen}
+    leaps = [_extra_junction_leaps(tokens_of, own, r, chosen, original, nums) for r in range(n)]
     # fewest new leaps at the junctions first (real bars leap more than a fifth at ~2 %
     # of their junctions, the decoder's bars at ~18 %), then the decoder's own score
-    fit = _interval_fit(tune, shift, chosen, tokens_of, n)
+    fit = _interval_fit(own, nums, chosen, tokens_of, n)
     order = sorted(range(n), key=lambda r: (leaps[r], -(float(scores[r]) + INTERVAL_WEIGHT * fit[r])))
     picked, seen = [], set()
     for r in order:                       # distinct, and different from the original first
@@ -258,7 +264,7 @@ def _junction_leaps(before: list[int], bar: list[int], after: list[int]) -> int:
     return n
 
 
-def _extra_junction_leaps(tokens_of, r: int, chosen, original, nums, tune: Tune, shift: int) -> int:
+def _extra_junction_leaps(tokens_of, own, r: int, chosen, original, nums) -> int:
     """Junction leaps of row r's new bars beyond those the original bars have (those are allowed)."""
     def near(row_tokens, k):     # pitches of the bar k as it stands in this row (or [])
         return _pitches(row_tokens(k)) if k in nums else []
@@ -268,8 +274,8 @@ def _extra_junction_leaps(tokens_of, r: int, chosen, original, nums, tune: Tune,
         before = near(lambda j: tokens_of(r, j), k - 1)
         after = near(lambda j: tokens_of(r, j), k + 1)
         new = _junction_leaps(before, _pitches(tokens_of(r, k)), after)
-        old_before = near(lambda j: _bar_tokens(tune.bar(j), shift), k - 1)
-        old_after = near(lambda j: _bar_tokens(tune.bar(j), shift), k + 1)
+        old_before = near(own, k - 1)
+        old_after = near(own, k + 1)
         old = _junction_leaps(old_before, _pitches(original[k]), old_after)
         extra += max(0, new - old)
     return extra
@@ -278,7 +284,7 @@ def _extra_junction_leaps(tokens_of, r: int, chosen, original, nums, tune: Tune,
 INTERVAL_WEIGHT = 4.0     # weight of `_interval_fit` beside the decoder score (valid split: 2, 3, 4, 6, 10 tried)
 
 
-def _interval_fit(tune: Tune, shift: int, chosen, tokens_of, n: int) -> list[float]:
+def _interval_fit(own, nums, chosen, tokens_of, n: int) -> list[float]:
     """Per row, how the new bars move and sit like the rest of the tune: the mean
     log-probability of the melodic intervals into, inside and out of the new bars plus
     that of their pitch classes, each under the rest of the tune's own histogram
@@ -290,11 +296,10 @@ def _interval_fit(tune: Tune, shift: int, chosen, tokens_of, n: int) -> list[flo
     the rest of the gap (valid split: real junctions are steps 61 % of the time, the
     candidates' 33 %, with fourths and fifths 32 % against 10 %), so they are scored too."""
     import math
-    nums = tune.bar_numbers()
     chosen_set = set(chosen)
-    own = {k: _pitches(_bar_tokens(tune.bar(k), shift)) for k in nums}
+    pitches = {k: _pitches(own(k)) for k in nums}
     ivs, pcs = [1.0] * 25, [1.0] * 12
-    whole = [(p, k in chosen_set) for k in nums for p in own[k]]
+    whole = [(p, k in chosen_set) for k in nums for p in pitches[k]]
     for p, c in whole:
         pcs[p % 12] += 0 if c else 1
     for (a, ca), (b, cb) in zip(whole, whole[1:]):
@@ -307,7 +312,7 @@ def _interval_fit(tune: Tune, shift: int, chosen, tokens_of, n: int) -> list[flo
     out = []
     for r in range(n):
         row = [(p, k in chosen_set) for k in near
-               for p in (_pitches(tokens_of(r, k)) if k in chosen_set else own[k])]
+               for p in (_pitches(tokens_of(r, k)) if k in chosen_set else pitches[k])]
         steps = [liv[max(-12, min(12, b - a)) + 12]
                  for (a, ca), (b, cb) in zip(row, row[1:]) if ca or cb]
         fit = sum(steps) / len(steps) if steps else 0.0

@@ -297,9 +297,12 @@ def test_vary_ranking_scores_the_junctions_against_the_tunes_own_steps():
     row_bars = {r: variation._bar_tokens(Tune.from_bars([[(p, 1) for p in ps]]).bar(1), 0)
                 for r, ps in rows.items()}
 
+    def own(k):
+        return variation._bar_tokens(tune.bar(k), 0)
+
     def tokens_of(r, k):
-        return row_bars[r] if k == 2 else variation._bar_tokens(tune.bar(k), 0)
-    fit = variation._interval_fit(tune, 0, [2], tokens_of, 2)
+        return row_bars[r] if k == 2 else own(k)
+    fit = variation._interval_fit(own, tune.bar_numbers(), [2], tokens_of, 2)
     assert fit[0] - fit[1] > 0.2      # inside the bar alone, row 1 fits a little better
 
 
