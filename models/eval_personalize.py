@@ -86,11 +86,11 @@ def default_user(folder: Path, n: int = 40, seed: int = 0, root=None) -> Path:
     return folder
 
 
-def mixed_user(folder: Path, seed: int = 0, root=None) -> Path:
-    """Write a mixed tunebook from the test split (reels, jigs, slip jigs, waltzes) into folder."""
+def mixed_user(folder: Path, seed: int = 0, root=None, split: str = "test") -> Path:
+    """Write a mixed tunebook from a split (reels, jigs, slip jigs, waltzes) into folder."""
     from st4rt_repl.corpus.views import tunes
     from st4rt_repl.formats import save
-    pool = tunes("test", root=root)
+    pool = tunes(split, root=root)
     rng = random.Random(seed)
     folder.mkdir(parents=True, exist_ok=True)
     i = 0
@@ -161,6 +161,9 @@ def main(argv=None) -> int:
     p.add_argument("--methods", default="vae,generate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--split", choices=["test", "valid"], default="test",
+                   help="split the mixed tunebook comes from (valid: to choose settings)")
+    p.add_argument("--checkpoint", help="a MusicVAE checkpoint to use instead of the shipped one")
     args = p.parse_args(argv or [])
     methods = [m for m in args.methods.split(",") if m]
     if any(m not in ("vae", "generate") for m in methods):
@@ -171,6 +174,9 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from st4rt_repl.formats import load
     from st4rt_repl.models import midime
+    if args.checkpoint:
+        from st4rt_repl.models import music_vae, variation
+        variation.set_model(music_vae.load_checkpoint(args.checkpoint)[0])
     from st4rt_repl.tune import TuneError
     from st4rt_repl import paths
     corpus_root = paths.corpus_dir()        # before ST4RT_HOME points at the temp folder
@@ -182,7 +188,8 @@ def main(argv=None) -> int:
             if args.tunes:
                 folder = Path(args.tunes)
             elif args.user == "mixed":
-                folder = mixed_user(Path(tmp) / "user", seed=args.seed, root=corpus_root)
+                folder = mixed_user(Path(tmp) / "user", seed=args.seed, root=corpus_root,
+                                    split=args.split)
             else:
                 folder = default_user(Path(tmp) / "user", seed=args.seed, root=corpus_root)
             loaded = []
@@ -223,7 +230,7 @@ def main(argv=None) -> int:
     res.update({"profile_tunes": len(prof_part), "heldout_tunes": len(held_tunes),
                 "halves_distance": round(distance(prof_tunes, held_tunes), 4),
                 "meters": dict(sorted(meters.items())), "seed": args.seed,
-                "data": str(args.tunes or f"--user {args.user}"), "profile": summary})
+                "data": str(args.tunes or f"--user {args.user}" + (" --split valid" if args.split == "valid" else "")), "profile": summary})
     print(json.dumps(res))
     return 0
 

@@ -12,11 +12,7 @@ from st4rt_repl.formats import load, parse_abc_text
 from tunes import KESH  # noqa: E402  (tests/ is on sys.path)
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ST4RT_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("home")     # tests/conftest.py
 
 
 @pytest.fixture

@@ -41,9 +41,9 @@ DEFG ABcd|e2d2 c2B2|A2F2 D4|d8|]
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ST4RT_HOME", str(tmp_path / "home"))
-    yield tmp_path
+def home(home):
+    """tests/conftest.py's home, and no sound left playing after the test."""
+    yield home
     playback.stop()
 
 

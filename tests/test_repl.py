@@ -31,13 +31,6 @@ PASTE = "\x1b[200~" + KESH + "\x1b[201~"     # what a terminal sends for a brack
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\x1b[=>]")
 
 
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ST4RT_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.fixture(scope="module")
 def kesh():
     return parse_abc_text(KESH).tune

@@ -35,10 +35,9 @@ from test_playback import RecordingPort  # noqa: E402  (the in-memory MIDI port)
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    monkeypatch.setenv("ST4RT_HOME", str(tmp_path / "home"))
-    monkeypatch.chdir(tmp_path)
-    yield tmp_path
+def home(home):
+    """tests/conftest.py's home, and no sound left playing after the test."""
+    yield home
     playback.stop()
 
 
