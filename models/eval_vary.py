@@ -12,7 +12,8 @@ Each new bar is compared with the real bar K of the same tunes of A:
   bar -> its first note; its last note -> the first note after it) larger than a
   fifth, over all candidates, beside ``real_junction_leap_rate`` (the real bar K);
 * ``distinct``: share of proposals whose candidates are all different from each other
-  and from the original bar.
+  and from the original bar; ``changed``: how much of the bar a candidate rewrites (edit
+  distance of its notes, with lengths, to the original's, over the longer: 0 same, 1 all new).
 
 The ceiling is the same overlaps and junction leap rate for the real bar K of the
 tunes of B against the real bar K of A (same sample sizes).  48 bars make noisy
@@ -133,6 +134,20 @@ def _bar_notes(t, k):
     return tuple((n.pitch, n.duration) for n in t.bar(k).notes)
 
 
+def changed(a: tuple, b: tuple) -> float:
+    """Edit distance between two note sequences over the longer one's length: 0 same, 1 all new.
+
+    >>> changed(((60, 1), (62, 1)), ((60, 1), (64, 1))), changed((), ((60, 1),))
+    (0.5, 1.0)
+    """
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (x != y))
+    return row[-1] / max(len(a), len(b), 1)
+
+
 def evaluate(real, *, n: int, k: int, candidates: int, amount: float, seed: int) -> dict:
     from st4rt_repl.models import variation
     ok = [t for t in real if t.num_bars >= k + 1 and all(b.is_full for b in t.bars[-t.num_bars:][:k + 1])
@@ -163,6 +178,9 @@ def evaluate(real, *, n: int, k: int, candidates: int, amount: float, seed: int)
         # lot, so the rate over every junction of every eligible tune is given beside it
         "real_junction_leap_rate_all_bars": _all_bars_rate(ok),
         "distinct": round(float(np.mean(distinct)), 4),
+        # how much of the bar a candidate rewrites (notes and lengths, edit distance)
+        "changed": round(float(np.mean([changed(_bar_notes(t, k), _bar_notes(o, k))
+                                        for p, o in zip(proposals, a) for t in p])), 4),
         "ceiling": {"overlap": overlaps(b, a, k), "junction_leap_rate": junction_leap_rate(b, k)},
         "vary_ms_p50": round(float(np.median(times)), 1),
         "seconds": round(time.time() - t0, 1),
