@@ -158,3 +158,17 @@ def test_split_by_meter_keeps_every_type_on_both_sides():
     assert sorted(t.meter for _, t in prof) == [(3, 4)] * 2 + [(6, 8)] * 2
     assert sorted(t.meter for _, t in held) == [(3, 4)] * 3 + [(6, 8)] * 2
     assert split_by_meter(loaded, seed=3) == (prof, held)
+
+
+def test_generate_with_a_profile_opens_with_a_profile_phrase_and_the_rnn_goes_on(home):
+    from st4rt_repl.models import generation
+    files = _write(home / "user", [_scale_tune(67, 7, "Fifths"), _scale_tune(62, 5, "Fourths")])
+    midime.personalize(files, name="me")
+    tunes = generation.generate((3, 4), Key("G"), 8, 3, seed=4, profile="me", likeness=1.0)
+    openings = generation.vae_phrase_tunes((3, 4), Key("G"), 2, 3, 4, profile="me", likeness=1.0)
+    notes = [[tuple((n.pitch, n.duration) for n in b.notes) for b in t.bars] for t in tunes]
+    assert len(tunes) == 3 and len(set(map(tuple, notes))) == 3
+    for t, o, ns in zip(tunes, openings, notes):
+        assert t.num_bars == 8 and all(b.is_full for b in t.bars) and t.key == Key("G")
+        assert ns[:2] == [tuple((n.pitch, n.duration) for n in b.notes) for b in o.bars]
+    assert tunes == generation.generate((3, 4), Key("G"), 8, 3, seed=4, profile="me", likeness=1.0)
