@@ -97,6 +97,21 @@ def load_real(name: str, data: str | None, split: str = "test") -> list | None:
         return None
 
 
+def add_candidate_options(p: argparse.ArgumentParser) -> None:
+    """``--split`` and ``--checkpoint``: measure a candidate MusicVAE on the valid split (to
+    choose its settings) before it replaces the shipped one."""
+    p.add_argument("--split", choices=["test", "valid"], default="test",
+                   help="valid: to choose settings without looking at test")
+    p.add_argument("--checkpoint", help="a MusicVAE checkpoint to use instead of the shipped one")
+
+
+def use_checkpoint(path: str | None) -> None:
+    """Make `variation` use the MusicVAE at `path` (None: the shipped one)."""
+    if path:
+        from st4rt_repl.models import music_vae, variation
+        variation.set_model(music_vae.load_checkpoint(path)[0])
+
+
 def draw_conditions(real: list, n: int, bars: int, seed: int):
     """(indices of the n drawn real tunes, their openings, the rest of the real set)."""
     order = [int(i) for i in np.random.default_rng(seed).permutation(len(real))]

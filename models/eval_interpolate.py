@@ -12,6 +12,9 @@ is interpolated to the phrase at bar 5 (``--steps`` 2-bar phrases inserted after
   interval), per candidate slot, averaged;
 * ``junction_leap_rate`` at the two ends of the inserted bars beside the real rate of
   the same bars, and the ceiling (the real bars of B against those of A).
+
+``--split valid`` and ``--checkpoint CKPT`` measure a candidate MusicVAE without looking at
+the test split or replacing the shipped weights.
 """
 from __future__ import annotations
 
@@ -23,7 +26,8 @@ import time
 import numpy as np
 
 from st4rt_repl.models import realism
-from st4rt_repl.models.eval_generate import METERS, _mean_runs, load_real
+from st4rt_repl.models.eval_generate import (METERS, _mean_runs, add_candidate_options, load_real,
+                                             use_checkpoint)
 from st4rt_repl.models.eval_vary import junction_leap_rate, overlaps
 
 FEATURES = realism.FEATURES
@@ -37,6 +41,7 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--data", help="folder of tunes (default: corpus test split)")
+    add_candidate_options(p)
     return p.parse_args(argv)
 
 
@@ -81,16 +86,18 @@ def main(argv=None) -> int:
         print("st4rt eval interpolate: --n, --steps and --candidates must be at least 1",
               file=sys.stderr)
         return 2
-    real = load_real("interpolate", args.data)
+    real = load_real("interpolate", args.data, args.split)
     if real is None:
         return 2
+    use_checkpoint(args.checkpoint)
     runs = [evaluate(real, n=args.n, steps=args.steps, candidates=args.candidates,
                      seed=args.seed + 101 * r) for r in range(max(1, args.repeats))]
     res = _mean_runs(runs)
     if not res["n"]:
         print("st4rt eval interpolate: no tunes with 6 full bars", file=sys.stderr)
         return 2
-    res.update(seed=args.seed, repeats=max(1, args.repeats), data=args.data or "corpus test split")
+    res.update(seed=args.seed, repeats=max(1, args.repeats), data=args.data or f"corpus {args.split} split",
+               checkpoint=args.checkpoint or "shipped")
     print(json.dumps(res))
     return 0
 

@@ -174,9 +174,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from st4rt_repl.formats import load
     from st4rt_repl.models import midime
-    if args.checkpoint:
-        from st4rt_repl.models import music_vae, variation
-        variation.set_model(music_vae.load_checkpoint(args.checkpoint)[0])
+    from st4rt_repl.models.eval_generate import use_checkpoint
+    use_checkpoint(args.checkpoint)
     from st4rt_repl.tune import TuneError
     from st4rt_repl import paths
     corpus_root = paths.corpus_dir()        # before ST4RT_HOME points at the temp folder

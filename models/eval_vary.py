@@ -33,7 +33,7 @@ from fractions import Fraction
 import numpy as np
 
 from st4rt_repl.models import realism
-from st4rt_repl.models.eval_generate import METERS, load_real
+from st4rt_repl.models.eval_generate import METERS, add_candidate_options, load_real, use_checkpoint
 
 FEATURES = realism.FEATURES
 
@@ -48,9 +48,7 @@ def parse_args(argv):
     p.add_argument("--repeats", type=int, default=1,
                    help="independent draws (seed, seed+101, ...); figures are means")
     p.add_argument("--data", help="folder of tunes (default: corpus test split)")
-    p.add_argument("--split", choices=["test", "valid"], default="test",
-                   help="valid: to choose settings without looking at test")
-    p.add_argument("--checkpoint", help="a MusicVAE checkpoint to use instead of the shipped one")
+    add_candidate_options(p)
     return p.parse_args(argv)
 
 
@@ -198,9 +196,7 @@ def main(argv=None) -> int:
     real = load_real("vary", args.data, args.split)
     if real is None:
         return 2
-    if args.checkpoint:
-        from st4rt_repl.models import music_vae, variation
-        variation.set_model(music_vae.load_checkpoint(args.checkpoint)[0])
+    use_checkpoint(args.checkpoint)
     from st4rt_repl.models.eval_generate import _mean_runs
     runs = [evaluate(real, n=args.n, k=args.bar, candidates=args.candidates, amount=args.amount,
                      seed=args.seed + 101 * r) for r in range(max(1, args.repeats))]
