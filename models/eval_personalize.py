@@ -12,8 +12,11 @@ pitch class relative to the tonic (12 bins) and melodic interval between success
 sounding notes (-12..12, 25 bins).  Methods (``--methods``):
 
 * ``vae``: 2-bar MusicVAE phrases, codes from the prior vs from the profile of the meter;
-* ``generate``: the shipped `generation.generate` (8 bars; with a profile, 3x samples
-  ranked by the profile's score).
+* ``generate``: the shipped `generation.generate` (8 bars: the attention-RNN; with a
+  profile, a 2-bar phrase from the profile continued by the RNN).
+
+``--split valid`` makes the mixed tunebook from the valid split and ``--checkpoint CKPT``
+uses another MusicVAE: to choose settings without looking at the test split.
 
 Prints one JSON line: per method ``distance_without_profile``, ``distance_with_profile``,
 ``reduction`` (= 1 - with/without) and ``moved`` (the distance between the samples with
