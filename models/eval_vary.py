@@ -169,6 +169,7 @@ def evaluate(real, *, n: int, k: int, candidates: int, amount: float, seed: int)
                 for p, o in zip(proposals, a)]
     return {
         "n": len(a), "bar": k, "candidates": candidates, "amount": amount, "seed": seed,
+        "amount_scale": getattr(variation.get_model(), "amount_scale", 1.0),
         "overlap": {f: round(float(np.mean([o[f] for o in per_slot])), 4) for f in FEATURES},
         "junction_leap_rate": junction_leap_rate(flat, k),
         "real_junction_leap_rate": junction_leap_rate(a, k),

@@ -669,8 +669,12 @@ def save_checkpoint(model: MusicVAE, path, **meta) -> None:
 
 
 def load_checkpoint(path) -> tuple[MusicVAE, dict]:
-    """(model in eval mode, meta) from a checkpoint written by `save_checkpoint`."""
+    """(model in eval mode, meta) from a checkpoint written by `save_checkpoint`.
+
+    ``model.amount_scale`` is vary's calibration stored in the meta (1.0 when absent)."""
     ck = torch.load(path, map_location="cpu", weights_only=True)
     model = MusicVAE(VAEConfig(**ck["config"]))
     model.load_state_dict(ck["state_dict"])
-    return model.eval(), ck.get("meta", {})
+    meta = ck.get("meta", {})
+    model.amount_scale = float(meta.get("amount_scale", 1.0))
+    return model.eval(), meta

@@ -30,6 +30,7 @@ import os
 import pickle
 import random
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -63,10 +64,24 @@ def parse_args(argv):
     p.add_argument("--init", help="start from this checkpoint's weights (fine-tune; its config wins)")
     p.add_argument("--reset-best", action="store_true",
                    help="on resume, forget the best valid score (e.g. the data changed)")
+    p.add_argument("--set-amount-scale", type=float, metavar="S",
+                   help="only store vary's calibrated amount scale in the --ship checkpoint and exit")
     for f, v in VAEConfig().__dict__.items():
         if f != "vocab_size":
             p.add_argument("--" + f.replace("_", "-"), type=type(v), default=v)
     return p.parse_args(argv)
+
+
+def set_amount_scale(path, scale: float) -> None:
+    """Store vary's calibration in a checkpoint (chosen on the VALID split with ``st4rt eval
+    vary --split valid --checkpoint CKPT --amount A``): the user's amount is multiplied by
+    `scale` (`variation.vary_bars`), so "amount 0.5" changes a bar as much with a sharper
+    decoder as with the one it replaces.  Written atomically."""
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    ck.setdefault("meta", {})["amount_scale"] = float(scale)
+    tmp = Path(str(path) + ".tmp")
+    torch.save(ck, tmp)
+    os.replace(tmp, path)
 
 
 def load_windows(data: str | None, split: str) -> list[np.ndarray]:
@@ -126,6 +141,12 @@ def evaluate(model, valid, batch=256):
 
 def main(argv=None) -> int:
     args = parse_args(argv or [])
+    if args.set_amount_scale is not None:
+        if not args.ship or not Path(args.ship).exists():
+            print("st4rt train vae: --set-amount-scale needs an existing --ship checkpoint", file=sys.stderr)
+            return 2
+        set_amount_scale(args.ship, args.set_amount_scale)
+        return 0
     torch.set_num_threads(args.threads)
     ddp = int(os.environ.get("WORLD_SIZE", "1")) > 1
     rank, world = 0, 1
@@ -260,5 +281,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    import sys
     sys.exit(main(sys.argv[1:]))

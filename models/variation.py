@@ -117,8 +117,9 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
     """`candidates` versions of `tune` in which only the bars numbered in `bars` differ.
 
     How: the 2-bar window holding each chosen bar is encoded to its mean z; z is moved
-    towards a random code by `amount` (slerp; 0 keeps the phrase, 1 ignores it; the
-    random code comes from the prior or, with `profile`, from the user's MidiMe
+    towards a random code by `amount` times the checkpoint's ``amount_scale`` (slerp; 0
+    keeps the phrase, 1 ignores it; the random code comes from the prior or, with
+    `profile`, from the user's MidiMe
     profile mixed in by `likeness`).  Each chosen bar is decoded left to right with the
     bar before it fed to the decoder as context (the previous bar as it now stands,
     so a varied run of bars joins up), under the grammar: the bar is exactly as long
@@ -140,6 +141,8 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
             m = tune.bar(k).meter
             raise TuneError(f"vary: meter {m[0]}/{m[1]} of bar {k} is not supported")
     gen = _generator(seed)
+    # the checkpoint's calibration: the same amount changes a bar as much whatever the decoder
+    moved = min(1.0, float(amount) * getattr(model, "amount_scale", 1.0))
     shift = mv.tonic_shift(tune)
     lo, hi = _pitch_range(tune, shift)
     trip = _has_triplets(tune)
@@ -177,7 +180,7 @@ def vary_bars(tune: Tune, bars: list[int], *, candidates: int = 4, amount: float
                 mu = mu.expand(n, -1)
             else:
                 mu = torch.zeros(n, model.cfg.z_dim)
-            z = torch.stack([mv.slerp(mu[i], targets[i], float(amount)) for i in range(n)])
+            z = torch.stack([mv.slerp(mu[i], targets[i], moved) for i in range(n)])
             tied = None
             if prev in nums and not use_prev:
                 last = tune.bar(prev).notes[-1] if prev not in chosen_set else None

@@ -315,3 +315,27 @@ def test_vary_decodes_the_bar_from_the_window_it_stands_in():
     for t in cands:
         ps = [n.pitch for n in t.bar(3).notes if n.pitch is not None]
         assert sum(ps) / len(ps) < 72, ps            # bar 3 sits at 62..69, bar 4 at 81..88
+
+
+def test_amount_scale_in_the_checkpoint_scales_the_users_amount(tmp_path):
+    """The shipped weights calibrated with amount_scale 0.5 (`st4rt train vae
+    --set-amount-scale`) vary at amount 1.0 exactly as with scale 1.0 at amount 0.5."""
+    import shutil
+
+    from st4rt_repl.models import train_vae
+    paths = {s: tmp_path / f"vae{s}.pt" for s in (1.0, 0.5)}
+    for s, path in paths.items():
+        shutil.copy(variation.CHECKPOINT, path)
+        assert train_vae.main(["--ship", str(path), "--set-amount-scale", str(s)]) == 0
+    plain, _ = mv.load_checkpoint(paths[1.0])
+    scaled, meta = mv.load_checkpoint(paths[0.5])
+    assert (plain.amount_scale, scaled.amount_scale, meta["amount_scale"]) == (1.0, 0.5, 0.5)
+    tune = parse_abc_text("X:1\nT:t\nM:4/4\nL:1/8\nK:D\nDEFG ABcd|dcBA GFED|D2F2 A2F2|ABcd e4|d8|]\n").tune
+    try:
+        variation.set_model(plain)
+        half = variation.vary_bars(tune, [3], candidates=2, amount=0.5, seed=3)
+        full = variation.vary_bars(tune, [3], candidates=2, amount=1.0, seed=3)
+        variation.set_model(scaled)
+        assert variation.vary_bars(tune, [3], candidates=2, amount=1.0, seed=3) == half != full
+    finally:
+        variation.set_model(None)
