@@ -50,7 +50,7 @@ SUBCOMMANDS: dict[str, tuple[str, str]] = {
     "eval": ("st4rt_repl.cli.scripts", "evaluate: st4rt eval NAME [options] (rnn, vae, ...)"),
     "continue": ("st4rt_repl.cli.models", "continue a tune by N bars (attention-RNN)"),
     "vary": ("st4rt_repl.cli.models", "vary some bars of a tune (MusicVAE)"),
-    "generate": ("st4rt_repl.cli.models", "generate a new tune from the VAE prior"),
+    "generate": ("st4rt_repl.cli.models", "generate a new tune (attention-RNN; with --profile, a phrase of yours opens it)"),
     "interpolate": ("st4rt_repl.cli.models", "interpolate between two bars' phrases"),
     "personalize": ("st4rt_repl.cli.models", "train a MidiMe profile on your own tunes"),
     "parse": ("st4rt_repl.commands", "print the intent of a plain-words command as JSON"),

@@ -48,7 +48,7 @@ def _common(p, *, seed=True, output=True) -> None:
 
 def _profile_args(p) -> None:
     p.add_argument("--profile", help="a MidiMe profile made with `st4rt personalize`")
-    p.add_argument("--likeness", type=float, default=0.5, help="0 = prior, 1 = profile only")
+    p.add_argument("--likeness", type=float, default=0.5, help="0 = ignore the profile, 1 = profile only")
 
 
 def _check_common(args) -> None:
