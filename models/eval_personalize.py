@@ -11,7 +11,9 @@ half.  Distance = mean of the Jensen-Shannon divergences (bits) of two histogram
 pitch class relative to the tonic (12 bins) and melodic interval between successive
 sounding notes (-12..12, 25 bins).  Methods (``--methods``):
 
-* ``vae``: 2-bar MusicVAE phrases, codes from the prior vs from the profile of the meter;
+* ``vae``: 2-bar MusicVAE phrases, codes from the prior vs from the profile of the meter
+  (``--baseline posterior``: without a profile, codes from the shipped checkpoint's
+  aggregate-posterior mixture, `generation.vae_posterior_tunes`, instead of N(0, I));
 * ``generate``: the shipped `generation.generate` (8 bars: the attention-RNN; with a
   profile, a 2-bar phrase from the profile continued by the RNN).
 
@@ -137,7 +139,8 @@ def _modes(tunes) -> dict:
     return {m: c.most_common(1)[0][0] for m, c in modes.items()}
 
 
-def sample(method: str, held_tunes, all_tunes, total: int, seed: int, profile: str | None):
+def sample(method: str, held_tunes, all_tunes, total: int, seed: int, profile: str | None,
+           baseline: str = "prior"):
     """Samples for each held-out meter (see the module docstring)."""
     from st4rt_repl.models import generation, variation
     from st4rt_repl.tune import Key
@@ -146,7 +149,9 @@ def sample(method: str, held_tunes, all_tunes, total: int, seed: int, profile: s
     for j, (meter, n) in enumerate(_allocate(held_tunes, total).items()):
         key = Key("C", modes.get(meter, "major"))
         s = seed * 100 + j
-        if method == "vae":
+        if method == "vae" and profile is None and baseline == "posterior":
+            out += generation.vae_posterior_tunes(meter, key, 2, n, s)
+        elif method == "vae":
             out += variation.generate_tunes(2, meter=meter, key=key, candidates=n, seed=s,
                                             profile=profile, likeness=1.0)
         else:
@@ -166,6 +171,8 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--split", choices=["test", "valid"], default="test",
                    help="split the mixed tunebook comes from (valid: to choose settings)")
+    p.add_argument("--baseline", choices=["prior", "posterior"], default="prior",
+                   help="vae without a profile: codes from N(0, I) or from the shipped aggregate posterior")
     p.add_argument("--checkpoint", help="a MusicVAE checkpoint to use instead of the shipped one")
     args = p.parse_args(argv or [])
     methods = [m for m in args.methods.split(",") if m]
@@ -213,7 +220,7 @@ def main(argv=None) -> int:
             everything = [t for _, t in loaded]
             for m in methods:
                 total = args.phrases if m == "vae" else args.tunes_generated
-                without = sample(m, held_tunes, everything, total, args.seed, None)
+                without = sample(m, held_tunes, everything, total, args.seed, None, args.baseline)
                 with_ = sample(m, held_tunes, everything, total, args.seed, "eval")
                 d0, d1 = distance(without, held_tunes), distance(with_, held_tunes)
                 p0, p1 = distance(without, prof_tunes), distance(with_, prof_tunes)
@@ -231,7 +238,7 @@ def main(argv=None) -> int:
     meters = Counter(f"{t.meter[0]}/{t.meter[1]}" for _, t in loaded)
     res.update({"profile_tunes": len(prof_part), "heldout_tunes": len(held_tunes),
                 "halves_distance": round(distance(prof_tunes, held_tunes), 4),
-                "meters": dict(sorted(meters.items())), "seed": args.seed,
+                "meters": dict(sorted(meters.items())), "seed": args.seed, "baseline": args.baseline,
                 "data": str(args.tunes or f"--user {args.user}" + (" --split valid" if args.split == "valid" else "")), "profile": summary})
     print(json.dumps(res))
     return 0

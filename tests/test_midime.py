@@ -172,3 +172,22 @@ def test_generate_with_a_profile_opens_with_a_profile_phrase_and_the_rnn_goes_on
         assert t.num_bars == 8 and all(b.is_full for b in t.bars) and t.key == Key("G")
         assert ns[:2] == [tuple((n.pitch, n.duration) for n in b.notes) for b in o.bars]
     assert tunes == generation.generate((3, 4), Key("G"), 8, 3, seed=4, profile="me", likeness=1.0)
+
+
+def test_eval_personalize_baseline_posterior_draws_the_shipped_mixture(tmp_path, monkeypatch, capsys):
+    """--baseline posterior: the side without a profile decodes codes from the shipped
+    checkpoint's aggregate posterior (the shipped weights), not N(0, I)."""
+    import json
+    from st4rt_repl.models import eval_personalize
+    monkeypatch.setenv("ST4RT_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(midime, "STEPS", 100)
+    variation.set_model(None)
+    _write(tmp_path / "book", [_scale_tune(67, 2, "W1"), _scale_tune(69, 2, "W2"), _jig(67, "J1"), _jig(62, "J2")])
+    runs = {}
+    for b in ("prior", "posterior"):
+        assert eval_personalize.main(["--tunes", str(tmp_path / "book"), "--phrases", "8", "--methods", "vae",
+                                      "--seed", "1", "--baseline", b]) == 0
+        runs[b] = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [runs[b]["baseline"] for b in runs] == ["prior", "posterior"]
+    assert runs["prior"]["vae"]["distance_with_profile"] == runs["posterior"]["vae"]["distance_with_profile"]
+    assert runs["prior"]["vae"]["distance_without_profile"] != runs["posterior"]["vae"]["distance_without_profile"]
