@@ -32,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from st4rt_repl.models import update_checkpoint
 from st4rt_repl.models.attention_rnn import AttentionRNN, RNNConfig, featurizer, save_checkpoint
 from st4rt_repl.tokenizers import melody, written
 
@@ -244,11 +245,7 @@ def set_temperature_scales(path: Path, pitch: float, rhythm: float) -> None:
     ``st4rt eval continue --split valid --pitch-scale P --rhythm-scale R``): the user's
     temperature is multiplied by `pitch` for the choice of pitch and by `rhythm` for
     note lengths and form tokens (`continuation._generate`).  Written atomically."""
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    ck["temperature_scale"], ck["rhythm_scale"] = float(pitch), float(rhythm)
-    tmp = Path(str(path) + ".tmp")
-    torch.save(ck, tmp)
-    os.replace(tmp, path)
+    update_checkpoint(path, lambda ck: ck.update(temperature_scale=float(pitch), rhythm_scale=float(rhythm)))
 
 
 def build_parser() -> argparse.ArgumentParser:

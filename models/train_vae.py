@@ -38,6 +38,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from st4rt_repl.models import update_checkpoint
 from st4rt_repl.models.music_vae import MusicVAE, VAEConfig, save_checkpoint, tune_windows
 
 
@@ -77,11 +78,7 @@ def set_amount_scale(path, scale: float) -> None:
     vary --split valid --checkpoint CKPT --amount A``): the user's amount is multiplied by
     `scale` (`variation.vary_bars`), so "amount 0.5" changes a bar as much with a sharper
     decoder as with the one it replaces.  Written atomically."""
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    ck.setdefault("meta", {})["amount_scale"] = float(scale)
-    tmp = Path(str(path) + ".tmp")
-    torch.save(ck, tmp)
-    os.replace(tmp, path)
+    update_checkpoint(path, lambda ck: ck.setdefault("meta", {}).update(amount_scale=float(scale)))
 
 
 def load_windows(data: str | None, split: str) -> list[np.ndarray]:
