@@ -457,19 +457,17 @@ def interpolate_tunes(tune: Tune, from_bar: int, to_bar: int, *, steps: int = 3,
     nums = tune.bar_numbers()
     after = _pitches(_bar_tokens(tune.bar(end + 1), shift)) if end + 1 in nums else []
 
-    def leaps(c: int) -> int:
-        notes = [p for s_ in range(steps) for p in _pitches(bodies[c * steps + s_])]
-        return _junction_leaps(before, notes, after)
-
-    # then by how the bridge moves and joins like the tune (as `vary` ranks its bars)
+    bridges = [[p for s_ in range(steps) for p in _pitches(bodies[c * steps + s_])] for c in range(rows)]
+    # ranked by the leaps at the bridge's two ends, then by how it moves and joins like the
+    # tune (as `vary` ranks its bars)
     liv, lpc = _log_histograms([(p, False) for k in nums for p in _pitches(_bar_tokens(tune.bar(k), shift))])
 
-    def fit(c: int) -> float:
-        notes = [p for s_ in range(steps) for p in _pitches(bodies[c * steps + s_])]
+    def fit(notes: list[int]) -> float:
         return _row_fit(liv, lpc, [(p, False) for p in before[-1:]] + [(p, True) for p in notes]
                         + [(p, False) for p in after[:1]])
 
-    keep = [0] + sorted(range(1, rows), key=lambda c: (leaps(c), -INTERVAL_WEIGHT * fit(c), c))[:n - 1]
+    keep = [0] + sorted(range(1, rows), key=lambda c: (_junction_leaps(before, bridges[c], after),
+                                                       -INTERVAL_WEIGHT * fit(bridges[c]), c))[:n - 1]
     out = []
     for c in keep:
         new_bars = []
