@@ -61,6 +61,9 @@ def load(path: str | Path | None = None):
         model._st4rt_temperature_scale = float(ck.get("temperature_scale", 1.0))
         if "rhythm_scale" in ck:
             model._st4rt_rhythm_scale = float(ck["rhythm_scale"])
+        from st4rt_repl.models.decoding import interval_weights_table, length_weights_tensor
+        model._st4rt_length_weights = length_weights_tensor(ck.get("length_weights"))
+        model._st4rt_interval_table = interval_weights_table(ck.get("interval_weights"))
         _CACHE[key] = (model, ck)
     return _CACHE[key]
 
@@ -208,11 +211,19 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
     `temperature` is the user's; it is multiplied by the checkpoint's calibrated
     scales (chosen on the valid split, see the model card), so 1.0 means "as
     calibrated": ``temperature_scale`` for the choice of pitch, ``rhythm_scale`` for
-    the choice of note length and of form tokens (the same as the first when absent).
+    the choice of note length and of form tokens (the same as the first when absent);
+    ``length_weights`` and ``interval_weights`` then multiply the chance of some note
+    lengths and of some melodic intervals from the note before (sampled freely, the
+    model drifts towards eighth notes and, a little cold, towards steps: see the model card).
     """
     from st4rt_repl.models.decoding import masked_log_probs, rhythm_pitch_probs, sample, sample_probs
-    from st4rt_repl.tokenizers.written import VOCAB
+    from st4rt_repl.tokenizers.written import PITCH_LO, VOCAB
     pitch_t, rhythm_t = (temperature * s for s in temperature_scales(model))
+    weights = getattr(model, "_st4rt_length_weights", None)
+    table = getattr(model, "_st4rt_interval_table", None)
+    if table is not None:           # each row's last pitch (row index into the table), from the primer on
+        pitched = [VOCAB.note_of(t)[0] for t in ids if VOCAB.is_note(t) and VOCAB.note_of(t)[0] is not None]
+        prev = torch.full((k,), pitched[-1] - PITCH_LO if pitched else len(table) - 1, dtype=torch.long)
     grammar = _grammar(lo, hi, parts)
     tr0, pad, f = _primer_features(ids, model.cfg.aligned)
     # an open last bar is completed first; after a bar cut short (a part's end in a tune
@@ -232,8 +243,9 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
         done_t = torch.tensor(rows.done) if any(rows.done) else None
         if done_t is not None:      # finished rows only write padding
             mask = torch.where(done_t[:, None], pad_only, mask)
-        if rhythm_t != pitch_t and pitch_t >= 1e-6:     # (sample() below: 0 means greedy)
-            p = rhythm_pitch_probs(logits, mask, VOCAB.first_note, VOCAB.n_dur, rhythm_t, pitch_t)
+        if (rhythm_t != pitch_t or weights is not None or table is not None) and pitch_t >= 1e-6:
+            p = rhythm_pitch_probs(logits, mask, VOCAB.first_note, VOCAB.n_dur, rhythm_t, pitch_t, weights,
+                                   None if table is None else table[prev])
             toks = sample_probs(p, top_p=top_p, generator=gen)
         else:
             toks = sample(logits, mask, temperature=pitch_t, top_p=top_p, generator=gen)
@@ -247,6 +259,8 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
                 continue
             t = rows.tr[i]
             t.push(tok)
+            if table is not None and tok >= VOCAB.first_note + VOCAB.n_dur:    # a pitched note
+                prev[i] = (tok - VOCAB.first_note) // VOCAB.n_dur - 1
             rows.out[i].append(tok)
             feats.append(t.features(tok))
             if tok in VOCAB.bar_ends and rows.bars_left(i) <= 0:

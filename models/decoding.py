@@ -162,7 +162,9 @@ def masked_log_probs(logits: torch.Tensor, mask: torch.Tensor, temperature: floa
 
 
 def rhythm_pitch_probs(logits: torch.Tensor, mask: torch.Tensor, first_note: int, n_lengths: int,
-                       rhythm_temperature: float, pitch_temperature: float) -> torch.Tensor:
+                       rhythm_temperature: float, pitch_temperature: float,
+                       length_weights: torch.Tensor | None = None,
+                       pitch_weights: torch.Tensor | None = None) -> torch.Tensor:
     """Masked probabilities with one temperature for the note length and another for the pitch.
 
     Tokens from `first_note` on are notes laid out pitch-major (``first_note + pitch
@@ -171,6 +173,10 @@ def rhythm_pitch_probs(logits: torch.Tensor, mask: torch.Tensor, first_note: int
     is tempered by `rhythm_temperature`, the second by `pitch_temperature`.  Keeping the
     rhythm near the model's own distribution while the pitch is sharpened avoids the
     even, eighth-note-heavy rhythm that one low temperature for both gave.
+    `length_weights` (n_lengths,) multiply the tempered mass of each length and
+    `pitch_weights` (B, pitch rows) the tempered pitch choice within a length (the
+    checkpoint's ``length_weights`` and ``interval_weights``: `length_weights_tensor`,
+    `interval_weights_table`).
 
     >>> lg = torch.tensor([[0.5, 0.0, 0.0, 1.0, 1.0]])     # a form token, then 2 pitches x 2 lengths
     >>> mk = torch.ones(1, 5, dtype=torch.bool)
@@ -180,6 +186,9 @@ def rhythm_pitch_probs(logits: torch.Tensor, mask: torch.Tensor, first_note: int
     [0.181, 0.409, 0.409]
     >>> round(float(p[3] / p[1]), 3)                     # e ** (1 / 0.5) within that length
     7.389
+    >>> q = rhythm_pitch_probs(lg, mk, 1, 2, 1.0, 0.5, torch.tensor([1.0, 2.0]))[0]
+    >>> round(float((q[2] + q[4]) / (q[1] + q[3])), 3), round(float((p[2] + p[4]) / (p[1] + p[3])), 3)
+    (2.0, 1.0)
     """
     # In the exp domain (fewer kernels than logsumexp: this runs once a sampling step):
     # p^(1/t) per pitch, rescaled so each length keeps its (tempered) total.
@@ -190,10 +199,57 @@ def rhythm_pitch_probs(logits: torch.Tensor, mask: torch.Tensor, first_note: int
     length = notes.exp().sum(1, keepdim=True)                           # mass per length
     if rhythm_temperature != 1.0:
         length = length.pow(1.0 / rhythm_temperature)
+    if length_weights is not None:
+        length = length * length_weights
     pitch = (notes * (1.0 / pitch_temperature)).exp()
+    if pitch_weights is not None:
+        pitch = pitch * pitch_weights[:, :, None]
     pitch = pitch * (length / pitch.sum(1, keepdim=True).clamp_min(1e-30))
     out = torch.cat([(x[:, :first_note] * (1.0 / rhythm_temperature)).exp(), pitch.reshape(b, -1)], 1)
     return out / out.sum(-1, keepdim=True)
+
+
+def length_weights_tensor(weights: dict | None) -> torch.Tensor | None:
+    """A checkpoint's ``length_weights`` ({ticks: weight}; tokenizer v2, 24 ticks = a
+    quarter) as one weight per joint note duration, for `rhythm_pitch_probs`; None if none.
+
+    >>> from st4rt_repl.tokenizers.written import DURATIONS
+    >>> w = length_weights_tensor({6: 1.5})                 # 6 ticks: a 16th note
+    >>> float(w[DURATIONS.index(6)]), float(w.sum()) == len(DURATIONS) + 0.5
+    (1.5, True)
+    """
+    from st4rt_repl.tokenizers.written import DURATIONS
+    if not weights:
+        return None
+    w = torch.ones(len(DURATIONS))
+    for ticks, weight in weights.items():
+        w[DURATIONS.index(int(ticks))] = float(weight)
+    return w
+
+
+def interval_weights_table(weights: dict | None) -> torch.Tensor | None:
+    """A checkpoint's ``interval_weights`` ({semitones up or down: weight}) as a table
+    [previous pitch, pitch row] of weights for `rhythm_pitch_probs`'s `pitch_weights`
+    (tokenizer v2 rows: 0 is the rest, then MIDI PITCH_LO..PITCH_HI; the extra last
+    row, for "no note yet", is all ones); None if none.
+
+    >>> from st4rt_repl.tokenizers.written import PITCH_LO
+    >>> t = interval_weights_table({2: 0.5})
+    >>> prev = 62 - PITCH_LO                                  # after a D ...
+    >>> [float(t[prev, p - PITCH_LO + 1]) for p in (60, 62, 63, 64)], float(t[prev, 0]), float(t[-1].min())
+    ([0.5, 1.0, 1.0, 0.5], 1.0, 1.0)
+    """
+    from st4rt_repl.tokenizers.written import PITCH_HI, PITCH_LO
+    if not weights:
+        return None
+    n = PITCH_HI - PITCH_LO + 1
+    by_size = torch.ones(n)
+    for size, weight in weights.items():
+        by_size[abs(int(size))] = float(weight)
+    steps = torch.arange(n)
+    table = torch.ones(n + 1, n + 1)
+    table[:n, 1:] = by_size[(steps[None, :] - steps[:, None]).abs()]
+    return table
 
 
 def sample(logits: torch.Tensor, mask: torch.Tensor, *, temperature: float = 1.0,

@@ -21,6 +21,9 @@ Per model and cut, beside the real tunes' figures:
 * ``realism``: `st4rt_repl.models.realism.report` of the new bars (form stripped)
   against the real next bars of the other half of the turns; ``ceiling``: the
   real bars of the first half against the same refs (same sample sizes);
+  ``shortfall_ci95``: per feature, the 95 % bootstrap interval of the overlap minus
+  its ceiling when the turns are resampled (`realism.shortfall_interval`): how much
+  of a gap is the luck of which tunes the split holds;
 * ``exact_bars`` and ``abc2midi_clean``: every candidate has exactly 8 new bars and
   passes abc2midi (checked on the first `--abc-check` turns, among those whose whole
   real tune passes: ``real_abc2midi_clean`` is that share).
@@ -121,15 +124,22 @@ def _flat(bars: list[Bar], like: Tune) -> Tune:
 
 
 # ----- the models as "primer -> lists of new bars" ------------------------------------------
-def rnn_sampler(path: Path, scales: tuple = (None, None), **kw):
-    """`scales` (pitch, rhythm) replace the checkpoint's calibrated temperature scales
-    (to calibrate them on the valid split); None keeps the stored one."""
+def rnn_sampler(path: Path, scales: tuple = (None, None), length_weights: dict | None = None,
+                interval_weights: dict | None = None, **kw):
+    """`scales` (pitch, rhythm) replace the checkpoint's calibrated temperature scales,
+    `length_weights` ({ticks: weight}) and `interval_weights` ({semitones: weight}) its
+    sampling weights, to calibrate them on the valid split; None keeps the stored ones."""
     from st4rt_repl.models import continuation as C
+    from st4rt_repl.models.decoding import interval_weights_table, length_weights_tensor
     model, _ = C.load(path)
     if scales[0] is not None:
         model._st4rt_temperature_scale = scales[0]
     if scales[1] is not None:
         model._st4rt_rhythm_scale = scales[1]
+    if length_weights is not None:
+        model._st4rt_length_weights = length_weights_tensor(length_weights)
+    if interval_weights is not None:
+        model._st4rt_interval_table = interval_weights_table(interval_weights)
 
     def run(primer: Tune, k: int, seed: int) -> list[Tune]:
         return C.continue_tune(primer, NEW_BARS, candidates=k, seed=seed, checkpoint=path, **kw)
@@ -240,6 +250,8 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
                 cj = [_flat(kept[j], p) for i, (p, kept) in enumerate(shown) if i in half_a and len(kept) > j]
                 by_k.append(realism.report(cj, refs_b, seed=seed))
         n_cands = sum(len(k) for _, k in shown)
+        reals = [_flat(real, p) for p, real, _ in turns]
+        slots = [[_flat(kept[j] if len(kept) > j else kept[0], p) for p, kept in shown] for j in range(K)]
         out["models"][name] = {
             "copy_rate": round(float(np.mean(copies)), 4),
             "copy_gap": round(abs(float(np.mean(copies)) - real_copy), 4),
@@ -247,6 +259,7 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
             "distinct_extra": round(extra_distinct / len(turns), 4),
             "closes_part": round(float(np.mean(closes)), 4),
             "realism": _mean_report(by_k),
+            "shortfall_ci95": realism.shortfall_interval(reals, slots, seed=seed),
             "exact_bars": round(exact / max(n_cands, 1), 4),
             "abc2midi_clean": None if not checked else round(clean / checked, 4),
             "seconds": round(time.time() - t0, 1)}
@@ -277,6 +290,15 @@ def nll_report(paths: dict, ngram_model, test_seqs) -> dict:
     return out
 
 
+def _weights(model) -> dict:
+    """The sampling weights a loaded model uses: {"length": {ticks: w}, "interval": {semitones: w}}."""
+    from st4rt_repl.tokenizers.written import DURATIONS
+    w, t = getattr(model, "_st4rt_length_weights", None), getattr(model, "_st4rt_interval_table", None)
+    return {"length": {} if w is None else {d: round(float(x), 4) for d, x in zip(DURATIONS, w) if x != 1},
+            "interval": {} if t is None else {s: round(float(t[0, s + 1]), 4) for s in range(len(t) - 1)
+                                              if t[0, s + 1] != 1}}
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="st4rt eval continue", description=__doc__.split("\n")[0])
     p.add_argument("--rnn", type=Path, default=HERE / "attention_rnn.pt")
@@ -292,6 +314,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=1.0, help="temperature of the RNNs")
     p.add_argument("--pitch-scale", type=float, help="replace the RNNs' calibrated pitch temperature scale")
     p.add_argument("--rhythm-scale", type=float, help="replace the RNNs' calibrated rhythm temperature scale")
+    p.add_argument("--length-weight", nargs=2, type=float, action="append", metavar=("TICKS", "W"),
+                   help="replace the RNNs' stored weights for note lengths (repeatable; 24 ticks = a quarter)")
+    p.add_argument("--interval-weight", nargs=2, type=float, action="append", metavar=("SEMITONES", "W"),
+                   help="replace the RNNs' stored weights for melodic intervals, up or down (repeatable)")
     p.add_argument("--splits", type=int, default=10,
                    help="seeded halvings of the turns that realism and its ceiling are averaged over")
     p.add_argument("--threads", type=int, default=1)
@@ -325,12 +351,17 @@ def main(argv=None) -> int:
     ng, info = ngram.tuned(train, valid, Path(root) / "runs" / "ngram_v2.json", stamp=stamp, version=2)
     kw = {"top_p": args.top_p, "temperature": args.temperature}
     scales = (args.pitch_scale, args.rhythm_scale)
-    samplers = {"rnn": rnn_sampler(args.rnn, scales, **kw), "noattn": rnn_sampler(args.noattn, scales, **kw),
+    weights = [None if given is None else {int(t): w for t, w in given}
+               for given in (args.length_weight, args.interval_weight)]
+    samplers = {"rnn": rnn_sampler(args.rnn, scales, *weights, **kw),
+                "noattn": rnn_sampler(args.noattn, scales, *weights, **kw),
                 "ngram": ngram_sampler(ng, top_p=args.top_p)}
     rng = np.random.default_rng(args.seed)
     result = {"split": args.split, "k": K, "new_bars": NEW_BARS, "seed": args.seed, **kw,
               "scales": {name: dict(zip(("pitch", "rhythm"), C.temperature_scales(C.load(path)[0])))
                          for name, path in (("rnn", args.rnn), ("noattn", args.noattn))},
+              "weights": {name: _weights(C.load(path)[0]) for name, path in (("rnn", args.rnn),
+                                                                           ("noattn", args.noattn))},
               "ngram": {"order": info["order"], "mult": info["mult"]}}
     for kind in ("after_part", "mid_part"):
         turns = cuts(tunes, kind)

@@ -38,7 +38,7 @@ import numpy as np
 
 __all__ = ["FEATURES", "LENGTHS", "LEAP", "events", "histograms", "overlap", "pooled_overlaps",
            "leap_rate", "piece_features", "kde", "overlap_area", "mgeval", "opening",
-           "ceiling", "report"]
+           "ceiling", "report", "shortfall_interval"]
 
 FEATURES = ("pitch_class", "interval", "length", "ioi")
 # Note lengths in quarters that folk tunes use (a 16th up to a dotted whole); a length is
@@ -329,3 +329,53 @@ def ceiling(refs: Sequence, n: int, seed: int = 0, *, bars: int | None = 8) -> d
         picked = [refs[i] for i in order[:n]]
     rest = [refs[i] for i in order[n:]]
     return report(picked, rest, seed=seed)
+
+
+def shortfall_interval(real: Sequence, slots: Sequence[Sequence], *, draws: int = 400, halvings: int = 10,
+                       seed: int = 0, level: float = 0.95) -> dict[str, list[float]]:
+    """How far the candidates' pooled overlaps fall below the ceiling, with a bootstrap interval.
+
+    `real[i]` is what really came after primer i, `slots[j][i]` candidate j for it.
+    The shortfall is the mean over slots of overlap(candidates of half A, real of half
+    B) minus overlap(real of half A, real of half B), averaged over `halvings`, as in
+    `st4rt eval continue`.  One draw resamples the primers with replacement first
+    (the copies of a primer stay on one side).  Returns per feature [low, high] of the
+    central `level` interval of the draws: how much of a gap to the ceiling is the
+    luck of which tunes the split holds.
+
+    >>> from st4rt_repl.tune import Tune
+    >>> real = [Tune.from_bars([[(60 + i, '1/2')] * 8]) for i in range(8)]
+    >>> shortfall_interval(real, [real])["length"]          # the real bars themselves: no gap
+    [0.0, 0.0]
+    >>> slow = [Tune.from_bars([[(60 + i, 2)] * 2]) for i in range(8)]
+    >>> shortfall_interval(real, [slow])["length"]          # all half notes against eighths
+    [-1.0, -1.0]
+    """
+    def counts(tunes):
+        return {f: np.stack([histograms([t])[f] for t in tunes]).astype(float) for f in FEATURES}
+
+    def ov(a, b):
+        sa, sb = a.sum(), b.sum()
+        return 0.0 if sa <= 0 or sb <= 0 else float(np.minimum(a / sa, b / sb).sum())
+
+    h_real, h_slots = counts(real), [counts(s) for s in slots]
+    rng = np.random.default_rng(seed)
+    n = len(real)
+    out: dict[str, list[float]] = {f: [] for f in FEATURES}
+    for _ in range(draws):
+        w = np.bincount(rng.choice(n, n, replace=True), minlength=n).astype(float)
+        drawn = np.nonzero(w)[0]
+        gaps = {f: 0.0 for f in FEATURES}
+        for _ in range(halvings):
+            order = rng.permutation(drawn)
+            in_a = np.zeros(n, bool)
+            in_a[order[np.cumsum(w[order]) <= n / 2]] = True
+            wa, wb = w * in_a, w * ~in_a
+            for f in FEATURES:
+                ref = wb @ h_real[f]
+                gaps[f] += (np.mean([ov(wa @ h[f], ref) for h in h_slots]) - ov(wa @ h_real[f], ref)) / halvings
+        for f in FEATURES:
+            out[f].append(gaps[f])
+    tail = (1 - level) / 2 * 100
+    return {f: [round(float(np.percentile(v, tail)), 4), round(float(np.percentile(v, 100 - tail)), 4)]
+            for f, v in out.items()}

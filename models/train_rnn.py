@@ -248,6 +248,32 @@ def set_temperature_scales(path: Path, pitch: float, rhythm: float) -> None:
     update_checkpoint(path, lambda ck: ck.update(temperature_scale=float(pitch), rhythm_scale=float(rhythm)))
 
 
+def set_sampling_weights(path: Path, *, lengths: dict | None = None, intervals: dict | None = None) -> None:
+    """Store sampling weights in a checkpoint, chosen on the VALID split with ``st4rt eval
+    continue --split valid --length-weight TICKS W --interval-weight SEMITONES W``:
+    sampling multiplies the chance of a note length ({ticks: weight}; 24 ticks = a
+    quarter) and of a melodic interval from the note before ({semitones up or down:
+    weight}) by its weight.  Weight 1 removes an entry.  Written atomically."""
+    from st4rt_repl.tokenizers.written import DURATIONS, PITCH_HI, PITCH_LO
+    for ticks in lengths or {}:
+        if int(ticks) not in DURATIONS:
+            raise ValueError(f"no note length of {ticks:g} ticks (24 ticks = a quarter): one of {DURATIONS}")
+    for size in intervals or {}:
+        if not 0 <= abs(int(size)) <= PITCH_HI - PITCH_LO:
+            raise ValueError(f"no interval of {size:g} semitones")
+
+    def merge(old, new, key):
+        kept = {int(k): float(w) for k, w in (old or {}).items()}
+        kept.update({abs(int(k)) if key == "interval_weights" else int(k): float(w) for k, w in new.items()})
+        return {k: w for k, w in sorted(kept.items()) if w != 1.0}
+
+    def change(ck):
+        for key, new in (("length_weights", lengths), ("interval_weights", intervals)):
+            if new:
+                ck[key] = merge(ck.get(key), new, key)
+    update_checkpoint(path, change)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="st4rt train rnn", description="Train the attention-RNN.")
     p.add_argument("--out", type=Path, help="best checkpoint (default: <corpus>/runs/rnn.pt)")
@@ -279,17 +305,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="ignore a saved state; start over")
     p.add_argument("--set-scales", nargs=2, type=float, metavar=("PITCH", "RHYTHM"),
                    help="do not train: store these temperature scales in the --out checkpoint")
+    p.add_argument("--set-length-weight", nargs=2, type=float, action="append", metavar=("TICKS", "W"),
+                   help="do not train: store a sampling weight for notes of TICKS ticks (24 = a quarter) "
+                        "in the --out checkpoint (repeatable; W 1 removes it)")
+    p.add_argument("--set-interval-weight", nargs=2, type=float, action="append", metavar=("SEMITONES", "W"),
+                   help="do not train: store a sampling weight for melodic intervals of SEMITONES up or down "
+                        "in the --out checkpoint (repeatable; W 1 removes it)")
     return p
 
 
 def main(argv=None) -> int:
     """Entry point of ``st4rt train rnn``."""
     args = build_parser().parse_args(argv)
-    if args.set_scales:
+    if args.set_scales or args.set_length_weight or args.set_interval_weight:
         if not args.out or not args.out.exists():
-            print("st4rt train rnn: --set-scales needs an existing --out checkpoint", file=sys.stderr)
+            print("st4rt train rnn: --set-scales and --set-*-weight need an existing --out checkpoint",
+                  file=sys.stderr)
             return 2
-        set_temperature_scales(args.out, *args.set_scales)
+        try:
+            set_sampling_weights(args.out, lengths=dict(args.set_length_weight or []),
+                                 intervals=dict(args.set_interval_weight or []))
+        except ValueError as e:
+            print(f"st4rt train rnn: {e}", file=sys.stderr)
+            return 2
+        if args.set_scales:
+            set_temperature_scales(args.out, *args.set_scales)
         return 0
     torch.set_num_threads(args.threads)
     from st4rt_repl import paths

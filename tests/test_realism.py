@@ -90,3 +90,13 @@ def test_opening_keeps_full_bars_without_the_pickup():
     assert o.num_bars == 7 and not o.pickup
     assert realism.opening(_kesh(), 8) is None          # its 8th bar is short (AGF G2)
     assert [n.pitch for n in o.bars[0].notes] == [67, 69, 67, 67, 69, 71]
+
+
+def test_shortfall_interval_contains_zero_for_real_tunes_and_not_for_leapy_lines():
+    real = _real(8)
+    other = [k.transpose(1) for k in reversed(real)]     # real tunes too, paired with other primers
+    same = realism.shortfall_interval(real, [other], seed=0)
+    assert all(lo <= 0.0 <= hi for lo, hi in same.values())
+    leapy = realism.shortfall_interval(real, [[_leapy(s) for s in range(8)]], seed=0)
+    assert leapy["interval"][1] < -0.3 and leapy["length"][1] < -0.3
+    assert realism.shortfall_interval(real, [other], seed=0) == same          # seeded

@@ -463,6 +463,53 @@ def test_checkpoint_rhythm_scale_is_read(tmp_path):
     assert (model._st4rt_temperature_scale, model._st4rt_rhythm_scale) == (0.6, 0.9)
 
 
+def test_set_weights_stores_weights_that_load_reads(tmp_path, capsys):
+    from st4rt_repl.models.train_rnn import main
+    p = tmp_path / "w.pt"
+    save_checkpoint(p, AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=16, tokenizer=2,
+                                              vocab=len(V2))), temperature_scale=0.6, rhythm_scale=0.9)
+    assert main(["--out", str(p), "--set-length-weight", "6", "1.5", "--set-length-weight", "8", "2",
+                 "--set-interval-weight", "-2", "0.65"]) == 0
+    ck = torch.load(p, weights_only=True)
+    assert (ck["length_weights"], ck["interval_weights"]) == ({6: 1.5, 8: 2.0}, {2: 0.65})
+    assert main(["--out", str(p), "--set-length-weight", "8", "1"]) == 0          # weight 1: removed
+    ck = torch.load(p, weights_only=True)
+    assert (ck["length_weights"], ck["interval_weights"], ck["temperature_scale"]) == ({6: 1.5}, {2: 0.65}, 0.6)
+    continuation.clear_cache()
+    model = continuation.load(p)[0]
+    w, table = model._st4rt_length_weights, model._st4rt_interval_table
+    assert float(w[written.DURATIONS.index(6)]) == 1.5 and float(w.sum()) == len(written.DURATIONS) + 0.5
+    d = 62 - written.PITCH_LO                                  # after a D: C and E weighed 0.65, D# not
+    assert [round(float(table[d, p - written.PITCH_LO + 1]), 2) for p in (60, 63, 64)] == [0.65, 1.0, 0.65]
+    assert main(["--out", str(p), "--set-length-weight", "5", "2"]) == 2
+    assert "no note length of 5 ticks" in capsys.readouterr().err
+
+
+def _new_notes(path, n=8):
+    outs = continuation.continue_tune(TUNE, n, candidates=8, seed=0, checkpoint=path)
+    return [[x for b in t.bars[TUNE.num_bars:] for x in b.notes] for t in outs]
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no checkpoint shipped yet")
+def test_sampling_weights_move_the_rhythm_and_the_steps(tmp_path):
+    from st4rt_repl.models.train_rnn import set_sampling_weights
+    plain, heavy, leapy = (tmp_path / f"{n}.pt" for n in ("plain", "heavy", "leapy"))
+    for p, lengths, steps in ((plain, {6: 1.0}, {2: 1.0}), (heavy, {6: 4.0}, {2: 1.0}), (leapy, {6: 1.0}, {2: 0.05})):
+        p.write_bytes(SHIPPED.read_bytes())
+        set_sampling_weights(p, lengths=lengths, intervals=steps)
+
+    def sixteenths(path):
+        return sum(n.duration == Fraction(1, 4) for row in _new_notes(path) for n in row)
+
+    def step_share(path):
+        ivs = [abs(b.pitch - a.pitch) for row in _new_notes(path) for a, b in zip(row, row[1:])
+               if a.pitch is not None and b.pitch is not None]
+        return sum(i == 2 for i in ivs) / len(ivs)
+
+    assert sixteenths(heavy) > sixteenths(plain) + 10
+    assert step_share(leapy) < step_share(plain) - 0.08
+
+
 def test_set_scales_stores_the_calibration(tmp_path):
     from st4rt_repl.models.train_rnn import main
     p = tmp_path / "c.pt"
