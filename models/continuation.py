@@ -94,10 +94,22 @@ def _open_last(tune: Tune) -> bool:
 
 
 def _prepare(tune: Tune) -> Tune:
-    """The primer as the model should read it: a final ``|]`` is a part end (``||``) now."""
-    if tune.bars and tune.bars[-1].barline == "|]":
-        return tune.with_(bars=tune.bars[:-1] + (replace(tune.bars[-1], barline="||"),))
-    return tune
+    """The primer as the model should read it: a final ``|]`` is a part end (``||``) now,
+    or, inside a ``|:`` still open, a plain barline (the part goes on, and the grammar
+    closes the repeat with the new bars).
+
+    >>> from st4rt_repl.tune import Tune
+    >>> t = Tune.from_bars([[(60, 4)]] * 2).with_bar(2, barline="|]")
+    >>> _prepare(t).bars[-1].barline, _prepare(t.with_bar(1, repeat_start=True)).bars[-1].barline
+    ('||', '|')
+    """
+    if not tune.bars or tune.bars[-1].barline != "|]":
+        return tune
+    open_repeat = False
+    for b in tune.bars:
+        open_repeat = (open_repeat or b.repeat_start) and b.barline != ":|"
+    end = "|" if open_repeat else "||"
+    return tune.with_(bars=tune.bars[:-1] + (replace(tune.bars[-1], barline=end),))
 
 
 def _primer_ids(tune: Tune):

@@ -519,3 +519,15 @@ def test_set_scales_stores_the_calibration(tmp_path):
     ck = torch.load(p, weights_only=True)
     assert (ck["temperature_scale"], ck["rhythm_scale"], ck["transpose"]) == (0.65, 1.0, "tonic")
     assert main(["--out", str(tmp_path / "none.pt"), "--set-scales", "1", "1"]) == 2
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no checkpoint shipped yet")
+def test_a_primer_ending_inside_an_open_repeat_is_continued_and_closed():
+    from st4rt_repl.formats import parse_abc_text
+    from st4rt_repl.models.eval_continue import _abc_clean
+    half = parse_abc_text("X:1\nT:Half a part\nM:6/8\nL:1/8\nK:D\n|:DFA dcd|AFA BGE|DFA dcd|AFA gfe|]\n").tune
+    for seed in range(3):
+        (out,) = continuation.continue_tune(half, 4, candidates=1, seed=seed, checkpoint=SHIPPED)
+        assert out.bars[3].barline == "|"                   # the part goes on: not ended with ||
+        assert sum(b.repeat_start for b in out.bars) == sum(b.barline == ":|" for b in out.bars) == 1
+        assert _abc_clean(out)                               # abc2midi: no "Missing :|"
