@@ -353,10 +353,14 @@ def test_after_a_cut_bar_comes_its_rest(random_ckpt):
         _form_ok(out, len(cut.bars), 4)
 
 
-def test_final_barline_becomes_a_part_end(random_ckpt):
-    done = A_PART.with_bar(4, barline="|]")
-    (out,) = continuation.continue_tune(done, 2, candidates=1, seed=0, checkpoint=random_ckpt)
+def test_final_barline_becomes_a_part_end_unless_a_repeat_is_open(random_ckpt):
+    plain = A_PART.with_bar(1, repeat_start=False).with_bar(4, barline="|]")
+    (out,) = continuation.continue_tune(plain, 2, candidates=1, seed=0, checkpoint=random_ckpt)
     assert out.bar(4).barline == "||" and out.num_bars == 6
+    inside = A_PART.with_bar(4, barline="|]")                 # |: ... |]: the part is not over
+    (out,) = continuation.continue_tune(inside, 2, candidates=1, seed=0, checkpoint=random_ckpt)
+    assert out.bar(4).barline == "|" and out.num_bars == 6
+    assert sum(b.repeat_start for b in out.bars) == sum(b.barline == ":|" for b in out.bars) == 1
 
 
 def test_round_1_checkpoint_is_refused_in_one_line(tmp_path):
