@@ -370,6 +370,17 @@ def part_similarity(a: list[Bar], b: list[Bar]) -> float:
     >>> part_similarity(a, a), part_similarity(a, b)
     (1.0, 0.5)
     """
+    same = sum(1 for x, y in zip(a, b) if _heard(x) == _heard(y)) / max(len(a), len(b), 1)
+    return 0.5 * same + 0.5 * _pitch_class_overlap(a, b)
+
+
+def _heard(bar: Bar) -> tuple:
+    """A bar's notes as heard: (pitch, length) only, so a written spelling (`Note.letter`,
+    kept for a parsed tune, absent in sampled bars) does not make equal bars differ."""
+    return tuple((n.pitch, n.duration) for n in bar.notes)
+
+
+def _pitch_class_overlap(a: list[Bar], b: list[Bar]) -> float:
     def hist(bars):
         h = [0.0] * 12
         for bar in bars:
@@ -378,9 +389,23 @@ def part_similarity(a: list[Bar], b: list[Bar]) -> float:
                     h[n.pitch % 12] += float(n.duration)
         s = sum(h) or 1.0
         return [v / s for v in h]
-    same = sum(1 for x, y in zip(a, b) if x.notes == y.notes) / max(len(a), len(b), 1)
-    overlap = sum(min(x, y) for x, y in zip(hist(a), hist(b)))
-    return 0.5 * same + 0.5 * overlap
+    return sum(min(x, y) for x, y in zip(hist(a), hist(b)))
+
+
+def contrast_score(old: list[Bar], before: list[Bar], new: list[Bar]) -> float:
+    """How much a new part leans on what came before (lower contrasts more): the share of
+    its bars found anywhere in the tune, plus its pitch-class overlap with the part before.
+    (`part_similarity` compares bar by bar, so a third part that reuses the B part's bars
+    in other places looked new to it.)
+
+    >>> a = Tune.from_bars([[(60, 4)], [(62, 4)]]).bars
+    >>> moved, borrowed = Tune.from_bars([[(67, 4)], [(69, 4)]]).bars, Tune.from_bars([[(67, 4)], [(60, 4)]]).bars
+    >>> contrast_score(a, a, moved), contrast_score(a, a, borrowed)
+    (0.0, 1.0)
+    """
+    seen = {_heard(bar) for bar in old}
+    borrowed = sum(_heard(bar) in seen for bar in new) / max(len(new), 1)
+    return borrowed + _pitch_class_overlap(before, new)
 
 
 def new_part(tune: Tune, bars: int = 8, *, like: str | None = None, candidates: int = 4,
@@ -448,8 +473,11 @@ def new_part(tune: Tune, bars: int = 8, *, like: str | None = None, candidates: 
         a, b = last_part(primer)
         before = list(primer.bars[a:b + 1])
         n_old = len(primer.bars)
-        sims = [part_similarity(before, list(t.bars[n_old:])) for t in tunes]
-        order = sorted(range(len(tunes)), key=lambda i: -sims[i] if like == "similar" else sims[i])
+        if like == "similar":       # echoes the part before bar by bar
+            score = [-part_similarity(before, list(t.bars[n_old:])) for t in tunes]
+        else:                       # borrows no bar from anywhere in the tune, and moves elsewhere
+            score = [contrast_score(primer.bars, before, list(t.bars[n_old:])) for t in tunes]
+        order = sorted(range(len(tunes)), key=lambda i: score[i])
         tunes = [tunes[i] for i in order[:candidates]]
     return tunes
 

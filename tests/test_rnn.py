@@ -535,3 +535,31 @@ def test_a_primer_ending_inside_an_open_repeat_is_continued_and_closed():
         assert out.bars[3].barline == "|"                   # the part goes on: not ended with ||
         assert sum(b.repeat_start for b in out.bars) == sum(b.barline == ":|" for b in out.bars) == 1
         assert _abc_clean(out)                               # abc2midi: no "Missing :|"
+
+
+CARRICK_A = ("X:1\nT:The Ladies of Carrick\nM:6/8\nL:1/8\nK:A\n"
+             "|:eAA edc|eAA Aaf|eAA edc|fBB Baf|eAA edc|eAA ef=g|fed edc|fBB Baf:|\n")
+
+
+def test_likeness_compares_bars_as_heard_not_as_spelled():
+    from st4rt_repl.formats import parse_abc_text
+    written = parse_abc_text(CARRICK_A).tune                 # notes keep their letters (=g, c for C#)
+    sampled = Tune.from_bars([[(n.pitch, n.duration) for n in b.notes] for b in written.bars],
+                             meter=(6, 8), key=Key("A"))      # the same bars as a model writes them
+    assert written.bars[0].notes != sampled.bars[0].notes
+    assert continuation.part_similarity(list(written.bars), list(sampled.bars)) == 1.0
+    assert continuation.contrast_score(written.bars, list(written.bars), list(sampled.bars)) == 2.0
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no checkpoint shipped yet")
+def test_a_contrasting_part_borrows_fewer_bars_than_a_similar_one():
+    from st4rt_repl.formats import parse_abc_text
+    a_part = parse_abc_text(CARRICK_A).tune
+    heard = {continuation._heard(b) for b in a_part.bars}
+
+    def borrowed(like):
+        outs = [t for seed in range(3) for t in continuation.new_part(a_part, 8, like=like, seed=seed,
+                                                                      checkpoint=SHIPPED)]
+        return sum(continuation._heard(b) in heard for t in outs for b in t.bars[a_part.num_bars:])
+
+    assert borrowed("contrast") < borrowed("similar")
