@@ -12,7 +12,8 @@ candidates of 8 new written bars per cut (a "turn"):
 Per model and cut, beside the real tunes' figures:
 
 * ``copy_rate``: share of new written bars whose notes equal a primer bar's
-  (``real_copy_rate``: the same for the tune's real next 8 bars);
+  (``real_copy_rate``: the same for the tune's real next 8 bars; ``copy_gap``: the
+  difference, ``copy_gap_ci95``: its 95 % bootstrap interval over resampled turns);
 * ``distinct``: share of turns whose K candidates all differ (the raw sampler),
   and ``distinct_extra``: after sampling 2K and keeping the first K distinct, as
   `st4rt_repl.engine` does;
@@ -193,6 +194,19 @@ def ngram_sampler(model, top_p: float = 0.95):
 
 
 # ----- one report ------------------------------------------------------------------------------
+def copy_gap_interval(model: list[float], real: list[float], *, draws: int = 1000, seed: int = 0) -> list[float]:
+    """95 % bootstrap interval of |mean(model) - mean(real)| over turns resampled with
+    replacement (`model[i]`: the candidates' copy rate in turn i, `real[i]`: the real bars').
+
+    >>> copy_gap_interval([0.5] * 20, [0.5] * 20), copy_gap_interval([0.0] * 20, [0.25] * 20)
+    ([0.0, 0.0], [0.25, 0.25])
+    """
+    m, r = np.asarray(model, float), np.asarray(real, float)
+    pick = np.random.default_rng(seed).integers(0, len(m), (draws, len(m)))
+    gaps = np.abs(m[pick].mean(1) - r[pick].mean(1))
+    return [round(float(np.percentile(gaps, 2.5)), 4), round(float(np.percentile(gaps, 97.5)), 4)]
+
+
 def _mean_report(reports: list[dict]) -> dict:
     """Overlaps and MGEval mean OA averaged over several realism reports."""
     return {"overlap": {f: round(float(np.mean([r["overlap"][f] for r in reports])), 4)
@@ -218,7 +232,8 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
         halves.append((half_a, refs_b))
     ceil = _mean_report([realism.report([_flat(real, p) for i, (p, real, _) in enumerate(turns) if i in a],
                                         refs, seed=seed) for a, refs in halves])
-    real_copy = float(np.mean([copy_rate(real, p) for p, real, _ in turns]))
+    real_per_turn = [copy_rate(real, p) for p, real, _ in turns]
+    real_copy = float(np.mean(real_per_turn))
     real_close = float(np.mean([closes_part(real) for _, real, _ in turns]))
     real_clean = [_abc_clean(whole) for _, _, whole in turns[:abc_check]]
     out = {"turns": len(turns), "real_copy_rate": round(real_copy, 4),
@@ -243,6 +258,7 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
                 checked += len(kept)
             shown.append((p, kept))
         copies = [copy_rate(c, p) for p, kept in shown for c in kept]
+        per_turn = [float(np.mean([copy_rate(c, p) for c in kept])) for p, kept in shown]
         closes = [closes_part(c) for p, kept in shown for c in kept]
         by_k = []
         for half_a, refs_b in halves:             # realism per candidate slot, averaged over slots
@@ -255,6 +271,7 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
         out["models"][name] = {
             "copy_rate": round(float(np.mean(copies)), 4),
             "copy_gap": round(abs(float(np.mean(copies)) - real_copy), 4),
+            "copy_gap_ci95": copy_gap_interval(per_turn, real_per_turn, seed=seed),
             "distinct": round(raw_distinct / len(turns), 4),
             "distinct_extra": round(extra_distinct / len(turns), 4),
             "closes_part": round(float(np.mean(closes)), 4),

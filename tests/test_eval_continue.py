@@ -67,5 +67,7 @@ def test_main_prints_one_json_line_and_refuses_missing_checkpoints(tmp_path, cap
         assert m["exact_bars"] == 1.0 and 0.0 <= m["copy_rate"] <= 1.0
         assert set(m["realism"]["overlap"]) == {"pitch_class", "interval", "length", "ioi"}
         assert all(lo <= hi for lo, hi in m["shortfall_ci95"].values())
+        lo, hi = m["copy_gap_ci95"]
+        assert 0.0 <= lo <= hi <= 1.0
     assert r["mid_part"]["turns"] == 4
     assert r["nll_bits_per_note"]["rnn"] > 0
