@@ -370,14 +370,19 @@ def part_similarity(a: list[Bar], b: list[Bar]) -> float:
     >>> part_similarity(a, a), part_similarity(a, b)
     (1.0, 0.5)
     """
-    same = sum(1 for x, y in zip(a, b) if _heard(x) == _heard(y)) / max(len(a), len(b), 1)
+    same = sum(1 for x, y in zip(a, b) if x.heard == y.heard) / max(len(a), len(b), 1)
     return 0.5 * same + 0.5 * _pitch_class_overlap(a, b)
 
 
-def _heard(bar: Bar) -> tuple:
-    """A bar's notes as heard: (pitch, length) only, so a written spelling (`Note.letter`,
-    kept for a parsed tune, absent in sampled bars) does not make equal bars differ."""
-    return tuple((n.pitch, n.duration) for n in bar.notes)
+def borrowed_share(new: list[Bar], old) -> float:
+    """Share of the `new` bars that sound like one of the `old` bars (as heard).
+
+    >>> old = Tune.from_bars([[(60, 4)], [(62, 4)]]).bars
+    >>> borrowed_share(list(Tune.from_bars([[(62, 4)], [(64, 4)]]).bars), old)
+    0.5
+    """
+    seen = {bar.heard for bar in old}
+    return sum(bar.heard in seen for bar in new) / max(len(new), 1)
 
 
 def _pitch_class_overlap(a: list[Bar], b: list[Bar]) -> float:
@@ -403,9 +408,7 @@ def contrast_score(old: list[Bar], before: list[Bar], new: list[Bar]) -> float:
     >>> contrast_score(a, a, moved), contrast_score(a, a, borrowed)
     (0.0, 1.0)
     """
-    seen = {_heard(bar) for bar in old}
-    borrowed = sum(_heard(bar) in seen for bar in new) / max(len(new), 1)
-    return borrowed + _pitch_class_overlap(before, new)
+    return borrowed_share(new, old) + _pitch_class_overlap(before, new)
 
 
 def new_part(tune: Tune, bars: int = 8, *, like: str | None = None, candidates: int = 4,

@@ -99,10 +99,6 @@ def cuts(tunes: list[Tune], kind: str) -> list[tuple[Tune, list[Bar], Tune]]:
 
 
 # ----- metrics ------------------------------------------------------------------------------
-def _notes(bar: Bar) -> tuple:
-    return tuple((n.pitch, n.duration) for n in bar.notes)
-
-
 def copy_rate(new: list[Bar], primer: Tune) -> float:
     """Share of `new` bars whose notes equal some primer bar's.
 
@@ -110,8 +106,8 @@ def copy_rate(new: list[Bar], primer: Tune) -> float:
     >>> copy_rate(list(Tune.from_bars([[(62, 4)], [(64, 4)]]).bars), t)
     0.5
     """
-    seen = {_notes(b) for b in primer.bars}
-    return sum(_notes(b) in seen for b in new) / max(len(new), 1)
+    from st4rt_repl.models.continuation import borrowed_share
+    return borrowed_share(new, primer.bars)
 
 
 def closes_part(new: list[Bar]) -> bool:
@@ -247,14 +243,14 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
         for n, (p, real, tune) in enumerate(turns):
             tunes = sample(p, 2 * K, seed + n)
             cands = [_new(t) for t in tunes]
-            full = {tuple(_notes(b) for b in c): t for c, t in zip(cands, tunes)}
+            full = {tuple(b.heard for b in c): t for c, t in zip(cands, tunes)}
             raw = cands[:K]
-            raw_distinct += len({tuple(_notes(b) for b in c) for c in raw}) == K
-            kept = distinct(cands, K, key=lambda c: tuple(_notes(b) for b in c))
+            raw_distinct += len({tuple(b.heard for b in c) for c in raw}) == K
+            kept = distinct(cands, K, key=lambda c: tuple(b.heard for b in c))
             extra_distinct += len(kept) == K
             exact += sum(len(c) == NEW_BARS and all(b.is_full for b in c) for c in kept)
             if n < abc_check and real_clean[n]:    # a real tune abc2midi warns about says nothing
-                clean += sum(_abc_clean(full[tuple(_notes(b) for b in c)]) for c in kept)
+                clean += sum(_abc_clean(full[tuple(b.heard for b in c)]) for c in kept)
                 checked += len(kept)
             shown.append((p, kept))
         copies = [copy_rate(c, p) for p, kept in shown for c in kept]

@@ -128,10 +128,6 @@ def _all_bars_rate(tunes) -> float:
     return round(leaps / total, 4) if total else 0.0
 
 
-def _bar_notes(t, k):
-    return tuple((n.pitch, n.duration) for n in t.bar(k).notes)
-
-
 def changed(a: tuple, b: tuple) -> float:
     """Edit distance between two note sequences over the longer one's length: 0 same, 1 all new.
 
@@ -165,7 +161,7 @@ def evaluate(real, *, n: int, k: int, candidates: int, amount: float, seed: int)
     slots = [[p[c] for p in proposals if len(p) > c] for c in range(candidates)]
     per_slot = [overlaps(s, a, k) for s in slots if s]
     flat = [t for p in proposals for t in p]
-    distinct = [len({_bar_notes(t, k) for t in p} | {_bar_notes(o, k)}) == len(p) + 1
+    distinct = [len({t.bar(k).heard for t in p} | {o.bar(k).heard}) == len(p) + 1
                 for p, o in zip(proposals, a)]
     return {
         "n": len(a), "bar": k, "candidates": candidates, "amount": amount, "seed": seed,
@@ -178,7 +174,7 @@ def evaluate(real, *, n: int, k: int, candidates: int, amount: float, seed: int)
         "real_junction_leap_rate_all_bars": _all_bars_rate(ok),
         "distinct": round(float(np.mean(distinct)), 4),
         # how much of the bar a candidate rewrites (notes and lengths, edit distance)
-        "changed": round(float(np.mean([changed(_bar_notes(t, k), _bar_notes(o, k))
+        "changed": round(float(np.mean([changed(t.bar(k).heard, o.bar(k).heard)
                                         for p, o in zip(proposals, a) for t in p])), 4),
         "ceiling": {"overlap": overlaps(b, a, k), "junction_leap_rate": junction_leap_rate(b, k)},
         "vary_ms_p50": round(float(np.median(times)), 1),

@@ -138,6 +138,18 @@ class Bar:
     def has_form(self) -> bool:
         return self.barline != "|" or self.repeat_start or bool(self.ending or self.part)
 
+    @property
+    def heard(self) -> tuple[tuple[int | None, Fraction], ...]:
+        """The notes as heard, (pitch, length) each: the written spelling (`Note.letter`,
+        kept for a parsed tune, absent in sampled bars) does not make equal bars differ.
+
+        >>> Bar((Note(61, 1, letter="C"),), (1, 4)).heard == Bar((Note(61, 1),), (1, 4)).heard
+        True
+        >>> Bar((Note(61, 1),), (1, 4)).heard == Bar((Note(62, 1),), (1, 4)).heard
+        False
+        """
+        return tuple((n.pitch, n.duration) for n in self.notes)
+
 
 def _as_note(x) -> Note:
     if isinstance(x, Note):

@@ -555,11 +555,11 @@ def test_likeness_compares_bars_as_heard_not_as_spelled():
 def test_a_contrasting_part_borrows_fewer_bars_than_a_similar_one():
     from st4rt_repl.formats import parse_abc_text
     a_part = parse_abc_text(CARRICK_A).tune
-    heard = {continuation._heard(b) for b in a_part.bars}
+    heard = {b.heard for b in a_part.bars}
 
     def borrowed(like):
         outs = [t for seed in range(3) for t in continuation.new_part(a_part, 8, like=like, seed=seed,
                                                                       checkpoint=SHIPPED)]
-        return sum(continuation._heard(b) in heard for t in outs for b in t.bars[a_part.num_bars:])
+        return sum(b.heard in heard for t in outs for b in t.bars[a_part.num_bars:])
 
     assert borrowed("contrast") < borrowed("similar")
