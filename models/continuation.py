@@ -233,9 +233,11 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
     pitch_t, rhythm_t = (temperature * s for s in temperature_scales(model))
     weights = getattr(model, "_st4rt_length_weights", None)
     table = getattr(model, "_st4rt_interval_table", None)
+    first_pitched = VOCAB.first_note + VOCAB.n_dur     # note tokens after the rests' row
     if table is not None:           # each row's last pitch (row index into the table), from the primer on
-        pitched = [VOCAB.note_of(t)[0] for t in ids if VOCAB.is_note(t) and VOCAB.note_of(t)[0] is not None]
-        prev = torch.full((k,), pitched[-1] - PITCH_LO if pitched else len(table) - 1, dtype=torch.long)
+        pitched = [t for t in ids if t >= first_pitched]
+        prev = torch.full((k,), VOCAB.note_of(pitched[-1])[0] - PITCH_LO if pitched else len(table) - 1,
+                          dtype=torch.long)
     grammar = _grammar(lo, hi, parts)
     tr0, pad, f = _primer_features(ids, model.cfg.aligned)
     # an open last bar is completed first; after a bar cut short (a part's end in a tune
@@ -271,8 +273,8 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
                 continue
             t = rows.tr[i]
             t.push(tok)
-            if table is not None and tok >= VOCAB.first_note + VOCAB.n_dur:    # a pitched note
-                prev[i] = (tok - VOCAB.first_note) // VOCAB.n_dur - 1
+            if table is not None and tok >= first_pitched:
+                prev[i] = VOCAB.note_of(tok)[0] - PITCH_LO
             rows.out[i].append(tok)
             feats.append(t.features(tok))
             if tok in VOCAB.bar_ends and rows.bars_left(i) <= 0:

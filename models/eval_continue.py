@@ -253,8 +253,9 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
                 clean += sum(_abc_clean(full[tuple(b.heard for b in c)]) for c in kept)
                 checked += len(kept)
             shown.append((p, kept))
-        copies = [copy_rate(c, p) for p, kept in shown for c in kept]
-        per_turn = [float(np.mean([copy_rate(c, p) for c in kept])) for p, kept in shown]
+        rates = [[copy_rate(c, p) for c in kept] for p, kept in shown]
+        copies = [r for turn in rates for r in turn]
+        per_turn = [float(np.mean(turn)) for turn in rates]
         closes = [closes_part(c) for p, kept in shown for c in kept]
         by_k = []
         for half_a, refs_b in halves:             # realism per candidate slot, averaged over slots

@@ -128,10 +128,13 @@ def overlap(hist_a, hist_b) -> float:
     >>> overlap([1, 1, 0], [0, 1, 1]), overlap([2, 0], [1, 0]), overlap([0, 0], [1, 1])
     (0.5, 1.0, 0.0)
     """
-    a, b = np.asarray(hist_a, float), np.asarray(hist_b, float)
-    if a.sum() <= 0 or b.sum() <= 0:
-        return 0.0
-    return round(float(np.minimum(a / a.sum(), b / b.sum()).sum()), 6)
+    return round(_overlap(np.asarray(hist_a, float), np.asarray(hist_b, float)), 6)
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """`overlap` unrounded, of float arrays (the bootstrap in `shortfall_interval` runs it often)."""
+    sa, sb = a.sum(), b.sum()
+    return 0.0 if sa <= 0 or sb <= 0 else float(np.minimum(a / sa, b / sb).sum())
 
 
 def pooled_overlaps(cands: Sequence, refs: Sequence) -> dict[str, float]:
@@ -354,10 +357,6 @@ def shortfall_interval(real: Sequence, slots: Sequence[Sequence], *, draws: int 
     def counts(tunes):
         return {f: np.stack([histograms([t])[f] for t in tunes]).astype(float) for f in FEATURES}
 
-    def ov(a, b):
-        sa, sb = a.sum(), b.sum()
-        return 0.0 if sa <= 0 or sb <= 0 else float(np.minimum(a / sa, b / sb).sum())
-
     h_real, h_slots = counts(real), [counts(s) for s in slots]
     rng = np.random.default_rng(seed)
     n = len(real)
@@ -373,7 +372,8 @@ def shortfall_interval(real: Sequence, slots: Sequence[Sequence], *, draws: int 
             wa, wb = w * in_a, w * ~in_a
             for f in FEATURES:
                 ref = wb @ h_real[f]
-                gaps[f] += (np.mean([ov(wa @ h[f], ref) for h in h_slots]) - ov(wa @ h_real[f], ref)) / halvings
+                gaps[f] += (np.mean([_overlap(wa @ h[f], ref) for h in h_slots])
+                            - _overlap(wa @ h_real[f], ref)) / halvings
         for f in FEATURES:
             out[f].append(gaps[f])
     tail = (1 - level) / 2 * 100

@@ -262,15 +262,14 @@ def set_sampling_weights(path: Path, *, lengths: dict | None = None, intervals: 
         if not 0 <= abs(int(size)) <= PITCH_HI - PITCH_LO:
             raise ValueError(f"no interval of {size:g} semitones")
 
-    def merge(old, new, key):
-        kept = {int(k): float(w) for k, w in (old or {}).items()}
-        kept.update({abs(int(k)) if key == "interval_weights" else int(k): float(w) for k, w in new.items()})
-        return {k: w for k, w in sorted(kept.items()) if w != 1.0}
+    given = {"length_weights": {int(k): float(w) for k, w in (lengths or {}).items()},
+             "interval_weights": {abs(int(k)): float(w) for k, w in (intervals or {}).items()}}
 
     def change(ck):
-        for key, new in (("length_weights", lengths), ("interval_weights", intervals)):
+        for key, new in given.items():
             if new:
-                ck[key] = merge(ck.get(key), new, key)
+                kept = {**{int(k): float(w) for k, w in (ck.get(key) or {}).items()}, **new}
+                ck[key] = {k: w for k, w in sorted(kept.items()) if w != 1.0}
     update_checkpoint(path, change)
 
 
@@ -323,8 +322,9 @@ def main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         try:
-            set_sampling_weights(args.out, lengths=dict(args.set_length_weight or []),
-                                 intervals=dict(args.set_interval_weight or []))
+            if args.set_length_weight or args.set_interval_weight:
+                set_sampling_weights(args.out, lengths=dict(args.set_length_weight or []),
+                                     intervals=dict(args.set_interval_weight or []))
         except ValueError as e:
             print(f"st4rt train rnn: {e}", file=sys.stderr)
             return 2
