@@ -42,6 +42,8 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from st4rt_repl.models.eval_generate import add_candidate_options, use_checkpoint
+
 MIXED = {(4, 4): 5, (2, 2): 5, (6, 8): 10, (9, 8): 10, (3, 4): 10}   # reels, jigs, slip jigs, waltzes
 
 
@@ -169,11 +171,9 @@ def main(argv=None) -> int:
     p.add_argument("--methods", default="vae,generate")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--split", choices=["test", "valid"], default="test",
-                   help="split the mixed tunebook comes from (valid: to choose settings)")
     p.add_argument("--baseline", choices=["prior", "posterior"], default="prior",
                    help="vae without a profile: codes from N(0, I) or from the shipped aggregate posterior")
-    p.add_argument("--checkpoint", help="a MusicVAE checkpoint to use instead of the shipped one")
+    add_candidate_options(p)          # --split (of the mixed tunebook), --checkpoint
     args = p.parse_args(argv or [])
     methods = [m for m in args.methods.split(",") if m]
     if any(m not in ("vae", "generate") for m in methods):
@@ -184,7 +184,6 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from st4rt_repl.formats import load
     from st4rt_repl.models import midime
-    from st4rt_repl.models.eval_generate import use_checkpoint
     use_checkpoint(args.checkpoint)
     from st4rt_repl.tune import TuneError
     from st4rt_repl import paths
@@ -239,7 +238,9 @@ def main(argv=None) -> int:
     res.update({"profile_tunes": len(prof_part), "heldout_tunes": len(held_tunes),
                 "halves_distance": round(distance(prof_tunes, held_tunes), 4),
                 "meters": dict(sorted(meters.items())), "seed": args.seed, "baseline": args.baseline,
-                "data": str(args.tunes or f"--user {args.user}" + (" --split valid" if args.split == "valid" else "")), "profile": summary})
+                "data": str(args.tunes or f"--user {args.user}"
+                            + (" --split valid" if args.split == "valid" else "")),
+                "profile": summary})
     print(json.dumps(res))
     return 0
 
