@@ -56,6 +56,7 @@ MAX_BARS_AGO = 16            # attention bias buckets: 0..15 bars ago, 16 = furt
 NOTE, DURATION, AFTER_NOTE = 0, 1, 2
 N_FEATURES = 7 + len(LAGS)   # token, pos, rem, meter, key, mode, bar index, lookbacks
 SEC_BARS, SEC_COUNT = 32, 8  # v2: bar in section 0..31, sections so far 0..7 (clipped)
+RUN_CAP = 8                  # pointer: matched tokens before a key are counted up to this
 
 _METER_TOKENS = {i: s for i, s in enumerate(VOCAB.itos) if s.startswith("M:")}
 _MODE_BASE = VOCAB.stoi["mode:major"]
@@ -200,6 +201,11 @@ class RNNConfig:
     # attention's bars-ago, so bar k of the B part sits 8 bars after bar k of an 8-bar A
     # part (without it, every part's pickup shifted the lags by one bar).
     aligned: bool = False
+    # A pointer head (needs attention): a second attention over the earlier steps proposes
+    # "the token that came next there", mixed with the softmax by a learned gate.  Lookback
+    # reaches 1, 2, 4 and 8 bars ago at the same place; the pointer reaches any bar, at
+    # any offset, and learns when a tune borrows (a B part's cadence) and when it moves on.
+    copy: bool = False
 
     @property
     def attention(self) -> bool:
@@ -238,6 +244,17 @@ class AttentionRNN(nn.Module):
             self.bias = nn.Parameter(torch.zeros(MAX_BARS_AGO + 1, 2))
             self.lstm2 = nn.LSTM(2 * H, H, batch_first=True)
             self.head = nn.Linear(2 * H, cfg.vocab)
+            if cfg.copy:
+                self.cq = nn.Linear(H, A, bias=False)
+                self.ck = nn.Linear(H, A, bias=False)
+                self.cbias = nn.Parameter(torch.zeros(MAX_BARS_AGO + 1, 2))
+                # by how many tokens the key's past matches the query's (0..RUN_CAP): the
+                # longer the match, the likelier the tune goes on as it went on there
+                self.rbias = nn.Parameter(torch.arange(RUN_CAP + 1, dtype=torch.float))
+                self.gate = nn.Linear(2 * H, 1)       # p(softmax) vs p(copy), from [h2 ; c]
+                self.gbias = nn.Parameter(torch.zeros(RUN_CAP + 1))   # ... and the longest match
+                nn.init.zeros_(self.gate.weight)
+                nn.init.constant_(self.gate.bias, 2.0)   # starts at 88 % softmax (fine-tuning)
         else:
             self.lstm2 = nn.LSTM(H, H, batch_first=True)
             self.head = nn.Linear(H, cfg.vocab)
@@ -256,33 +273,78 @@ class AttentionRNN(nn.Module):
             parts.append(lb.flatten(-2))
         return torch.cat(parts, -1)
 
-    def _scores_bias(self, qbar, qpos, kbar, kpos):
-        ago = (qbar.unsqueeze(-1) - kbar.unsqueeze(-2)).clamp(0, MAX_BARS_AGO)
-        same = (qpos.unsqueeze(-1) == kpos.unsqueeze(-2)).long()
-        return self.bias[ago, same]
+    def _scores(self, q, k, f, bias):
+        """Attention scores (B, T, T) of queries q against keys k, plus the (bars ago, same place) bias."""
+        ago = (f[..., 6].unsqueeze(-1) - f[..., 6].unsqueeze(-2)).clamp(0, MAX_BARS_AGO)
+        same = (f[..., 1].unsqueeze(-1) == f[..., 1].unsqueeze(-2)).long()
+        return q @ k.transpose(1, 2) / math.sqrt(self.cfg.attn) + bias[ago, same]
 
     # ----- training path: whole sequences -----------------------------------
     def forward(self, f: torch.Tensor) -> torch.Tensor:
-        """Logits (B, T, vocab) for next tokens, teacher-forced on features f (B, T, F)."""
-        x = self.drop(self.embed(f))
-        h1, _ = self.lstm1(x)
-        if self.cfg.attention:
-            T = f.shape[1]
-            q, k = self.q(h1), self.k(h1)
-            s = q @ k.transpose(1, 2) / math.sqrt(self.cfg.attn)
-            s = s + self._scores_bias(f[..., 6], f[..., 1], f[..., 6], f[..., 1])
-            i = torch.arange(T)
-            band = (i[None, :] <= i[:, None]) & (i[None, :] > i[:, None] - self.cfg.window)
-            s = s.masked_fill(~band, float("-inf"))
-            c = torch.softmax(s, -1) @ h1
-            h2, _ = self.lstm2(self.drop(torch.cat([h1, c], -1)))
-            return self.head(self.drop(torch.cat([h2, c], -1)))
-        h2, _ = self.lstm2(self.drop(h1))
-        return self.head(self.drop(h2))
+        """Next-token scores (B, T, vocab), teacher-forced on features f (B, T, F).
 
-    def stepper(self) -> "Stepper":
-        """A fast one-token-at-a-time runner with these weights (for generation)."""
-        return Stepper(self)
+        Logits; with the pointer head (`RNNConfig.copy`) log-probabilities, which every
+        caller may treat as logits (their log-softmax is themselves)."""
+        return self.run(f)["out"]
+
+    def run(self, f: torch.Tensor, copy_odds: float = 1.0) -> dict:
+        """The training path's pieces: "out" (see `forward`), LSTM states, attention keys;
+        `copy_odds` multiplies the pointer's odds (a sampling calibration, see `Stepper`)."""
+        x = self.drop(self.embed(f))
+        h1, s1 = self.lstm1(x)
+        r = {"h1": h1, "s1": s1}
+        if not self.cfg.attention:
+            h2, r["s2"] = self.lstm2(self.drop(h1))
+            r["out"] = self.head(self.drop(h2))
+            return r
+        T = f.shape[1]
+        i = torch.arange(T)
+        back = i[:, None] - i[None, :]                      # steps from key to query
+        k = self.k(h1)
+        s = self._scores(self.q(h1), k, f, self.bias)
+        s = s.masked_fill(~((back >= 0) & (back < self.cfg.window)), float("-inf"))
+        c = torch.softmax(s, -1) @ h1
+        h2, r["s2"] = self.lstm2(self.drop(torch.cat([h1, c], -1)))
+        hc = self.drop(torch.cat([h2, c], -1))
+        r.update(k=k, out=self.head(hc))
+        if self.cfg.copy:
+            # point at an earlier step j < t: propose the token that followed it (input j + 1)
+            earlier = (back > 0) & (back < self.cfg.window)
+            run = match_runs(f[..., 0]) * earlier
+            ck = self.ck(h1)
+            s = self._scores(self.cq(h1), ck, f, self.cbias) + self.rbias[run]
+            w = torch.softmax(s.masked_fill(~earlier, -1e9), -1) * earlier   # step 0: nothing to point at
+            nxt = torch.cat([f[:, 1:, 0], torch.zeros_like(f[:, :1, 0])], 1)
+            copy = torch.zeros_like(r["out"]).scatter_add_(2, nxt[:, None, :].expand(-1, T, -1), w)
+            g = torch.sigmoid(self.gate(hc)[..., 0] + self.gbias[run.max(-1).values] - math.log(copy_odds))
+            g = torch.where(earlier.any(-1)[None, :], g, torch.ones_like(g))
+            r["out"] = torch.lerp(copy, torch.softmax(r["out"], -1), g[..., None]).clamp_min(1e-30).log()
+            r.update(ck=ck, run=run)
+        return r
+
+    def stepper(self, copy_odds: float = 1.0, half: bool = True) -> "Stepper":
+        """A fast one-token-at-a-time runner with these weights (for generation);
+        `copy_odds` multiplies the pointer's odds against the softmax, `half` runs the
+        output layer in bfloat16 (see `Stepper`)."""
+        return Stepper(self, copy_odds, half)
+
+
+def match_runs(ids: torch.Tensor) -> torch.Tensor:
+    """(B, T, T) long: for query t and key j, how many tokens ending at t equal those
+    ending at j (t, t-1, ... against j, j-1, ...), counted up to `RUN_CAP`.
+
+    >>> match_runs(torch.tensor([[5, 6, 5, 6]]))[0].tolist()
+    [[1, 0, 1, 0], [0, 2, 0, 2], [1, 0, 3, 0], [0, 2, 0, 4]]
+    """
+    T = ids.shape[1]
+    eq = ids[:, :, None] == ids[:, None, :]
+    acc, run = eq, eq.long()
+    for k in range(1, min(RUN_CAP, T)):
+        back = torch.zeros_like(eq)
+        back[:, k:, k:] = eq[:, :T - k, :T - k]             # eq[t - k, j - k]
+        acc = acc & back
+        run += acc
+    return run
 
 
 class Stepper:
@@ -302,8 +364,10 @@ class Stepper:
     """
 
     @torch.no_grad()
-    def __init__(self, model: AttentionRNN):
+    def __init__(self, model: AttentionRNN, copy_odds: float = 1.0, half: bool = True):
         self.m = m = model
+        self.copy_odds = copy_odds
+        self.half = half
         cfg = m.cfg
         E, Fd, H = cfg.emb, cfg.feat, cfg.hidden
         W = m.lstm1.weight_ih_l0
@@ -335,10 +399,29 @@ class Stepper:
         self.b2 = l2.bias_ih_l0 + l2.bias_hh_l0
         self.wh = m.head.weight.T.contiguous()
         self.bh = m.head.bias.detach()
+        self.copy = cfg.copy
         if cfg.attention:
-            # query (pre-scaled) and key projections as one (H, 2A) product
-            self.wqk = torch.cat([m.q.weight.T / math.sqrt(cfg.attn), m.k.weight.T], 1).contiguous()
+            # query (pre-scaled) and key projections as one (H, 2A) product (pointer: (H, 4A))
+            proj = [m.q.weight.T / math.sqrt(cfg.attn), m.k.weight.T]
+            if cfg.copy:
+                proj += [m.cq.weight.T / math.sqrt(cfg.attn), m.ck.weight.T]
+                # one table for both pointer biases: index (2 * bars ago + same) * (RUN_CAP + 1) + run
+                self.crbias = (m.cbias.detach().flatten()[:, None] + m.rbias.detach()[None, :]).flatten()
+                self.gbias = m.gbias.detach()
+                # the gate is one more output column of the head's matmul
+                self.wh = torch.cat([self.wh, m.gate.weight.T], 1).contiguous()
+                # copy_odds (a sampling calibration, like a temperature) moves the gate's bias:
+                # the pointer's odds against the softmax are exp(-gate), times copy_odds
+                self.bh = torch.cat([self.bh, m.gate.bias.detach() - math.log(copy_odds)])
+            self.wqk = torch.cat(proj, 1).contiguous()
             self.bias = m.bias.detach().flatten()           # index 2 * bars_ago + same_pos
+        if half:
+            # The output layer and layer 2's fused matmul are most of a step and, at batch 8,
+            # bound by reading their weights: in bfloat16 each takes ~half the time.  The
+            # rounding (~0.4 % of a pre-activation) moves a sampled token's log-probability
+            # by ~0.01 (tests check the distance to the exact path).
+            self.wh, self.bh = self.wh.bfloat16(), self.bh.bfloat16()
+            self.w2, self.b2 = self.w2.bfloat16(), self.b2.bfloat16()
         self._primed: tuple[bytes, dict] | None = None
 
     @staticmethod
@@ -353,24 +436,15 @@ class Stepper:
     @torch.no_grad()
     def _prime_one(self, f: torch.Tensor) -> dict:
         """Batch-1 results of running the primer f (1, T, F) through the training path."""
-        m, cfg = self.m, self.m.cfg
-        h1, (a1, b1) = m.lstm1(m.embed(f))
-        out = {"h1": a1[0], "c1": b1[0]}
-        if cfg.attention:
-            T = f.shape[1]
-            q, k = m.q(h1), m.k(h1)
-            s = q @ k.transpose(1, 2) / math.sqrt(cfg.attn)
-            s = s + m._scores_bias(f[..., 6], f[..., 1], f[..., 6], f[..., 1])
-            i = torch.arange(T)
-            band = (i[None, :] <= i[:, None]) & (i[None, :] > i[:, None] - cfg.window)
-            c = torch.softmax(s.masked_fill(~band, float("-inf")), -1) @ h1
-            h2, (a2, b2) = m.lstm2(torch.cat([h1, c], -1))
-            out["logits"] = m.head(torch.cat([h2[:, -1], c[:, -1]], -1))
-            out.update(keys=k[0].T, vals=h1[0], kbar2=2 * f[0, :, 6], kpos=f[0, :, 1])
-        else:
-            h2, (a2, b2) = m.lstm2(h1)
-            out["logits"] = m.head(h2[:, -1])
-        out["h2"], out["c2"] = a2[0], b2[0]
+        r = self.m.run(f, self.copy_odds)
+        (a1, b1), (a2, b2) = r["s1"], r["s2"]
+        out = {"h1": a1[0], "c1": b1[0], "h2": a2[0], "c2": b2[0], "logits": r["out"][:, -1]}
+        if self.m.cfg.attention:
+            out.update(keys=r["k"][0].T, vals=r["h1"][0], kbar2=2 * f[0, :, 6], kpos=f[0, :, 1])
+        if self.copy:
+            run = torch.zeros(f.shape[1] + 1, dtype=torch.long)    # run[j + 1]: key j (run[0] = 0)
+            run[1:-1] = r["run"][0, -1, :-1]
+            out.update(ckeys=r["ck"][0].T, toks=f[0, :, 0], run=run)
         return out
 
     @torch.no_grad()
@@ -399,6 +473,14 @@ class Stepper:
             keys[:, :, :T], vals[:, :T] = p["keys"], p["vals"]
             kbar2[:, :T], kpos[:, :T] = p["kbar2"], p["kpos"]
             st.update(keys=keys, vals=vals, kbar2=kbar2, kpos=kpos)
+            if self.copy:
+                ckeys = torch.empty(batch, cfg.attn, n)
+                toks = torch.zeros(batch, n, dtype=torch.long)
+                ckeys[:, :, :T], toks[:, :T] = p["ckeys"], p["toks"]
+                # match runs for the last query (key j at j + 1), and a buffer for the next one
+                run = torch.zeros(batch, n + 1, dtype=torch.long)
+                run[:, :T + 1] = p["run"]
+                st.update(ckeys=ckeys, toks=toks, run=run, run_next=torch.zeros_like(run))
         return p["logits"].expand(batch, -1).clone(), st
 
     def step(self, f: torch.Tensor, st: dict) -> torch.Tensor:
@@ -432,12 +514,42 @@ class Stepper:
             s += self.bias.index_select(0, idx.view(-1)).view(idx.shape)
             ctx = torch.bmm(torch.softmax(s, -1).unsqueeze(1), vals.narrow(1, a, L)).squeeze(1)
             x2 = torch.cat([h, ctx, st["h2"]], 1)
-            h2, c2 = self._cell(torch.addmm(self.b2, x2, self.w2), st["c2"])
+            h2, c2 = self._cell(self._layer2(x2), st["c2"])
             st["h2"], st["c2"] = h2, c2
-            return torch.addmm(self.bh, torch.cat([h2, ctx], 1), self.wh)
-        h2, c2 = self._cell(torch.addmm(self.b2, torch.cat([h, st["h2"]], 1), self.w2), st["c2"])
+            out = self._head(torch.cat([h2, ctx], 1))
+            if not self.copy:
+                return out
+            # pointer: keys a..t-1, each proposing the token that followed it (toks a+1..t)
+            ckeys, toks, old, run = st["ckeys"], st["toks"], st["run"], st["run_next"]
+            st["run"], st["run_next"] = run, old
+            ckeys.select(2, t).copy_(qk.narrow(1, 3 * A, A))
+            tok = f.narrow(1, 0, 1)
+            toks.narrow(1, t, 1).copy_(tok)
+            n = L - 1
+            # run of key j = that of key j-1 for the query before, plus one, where tokens match
+            r = run.narrow(1, a + 1, n)
+            torch.mul(toks.narrow(1, a, n).eq(tok), (old.narrow(1, a, n) + 1).clamp_max_(RUN_CAP), out=r)
+            cs = torch.bmm(qk.narrow(1, 2 * A, A).unsqueeze(1), ckeys.narrow(2, a, n)).squeeze(1)
+            ci = torch.add(r, idx.narrow(1, 0, n), alpha=RUN_CAP + 1)
+            cs += self.crbias.index_select(0, ci.view(-1)).view(cs.shape)
+            V = out.shape[1] - 1
+            copy = torch.zeros(cs.shape[0], V).scatter_add_(1, toks.narrow(1, a + 1, n), torch.softmax(cs, -1))
+            gate = out.narrow(1, V, 1) + self.gbias.index_select(0, r.amax(1))[:, None]
+            p = torch.lerp(copy, torch.softmax(out.narrow(1, 0, V), -1), torch.sigmoid(gate))
+            return p.clamp_min_(1e-30).log_()
+        h2, c2 = self._cell(self._layer2(torch.cat([h, st["h2"]], 1)), st["c2"])
         st["h2"], st["c2"] = h2, c2
-        return torch.addmm(self.bh, h2, self.wh)
+        return self._head(h2)
+
+    def _layer2(self, x: torch.Tensor) -> torch.Tensor:
+        if self.half:
+            return torch.addmm(self.b2, x.bfloat16(), self.w2).float()
+        return torch.addmm(self.b2, x, self.w2)
+
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
+        if self.half:
+            return torch.addmm(self.bh, x.bfloat16(), self.wh).float()
+        return torch.addmm(self.bh, x, self.wh)
 
     @staticmethod
     def select(st: dict, index: torch.Tensor) -> dict:

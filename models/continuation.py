@@ -64,6 +64,7 @@ def load(path: str | Path | None = None):
         from st4rt_repl.models.decoding import interval_weights_table, length_weights_tensor
         model._st4rt_length_weights = length_weights_tensor(ck.get("length_weights"))
         model._st4rt_interval_table = interval_weights_table(ck.get("interval_weights"))
+        model._st4rt_copy_odds = float(ck.get("copy_odds", 1.0))
         _CACHE[key] = (model, ck)
     return _CACHE[key]
 
@@ -175,9 +176,10 @@ def _grammar(lo: int, hi: int, parts: bool):
 
 def _stepper(model):
     """The model's fused generation runner, built once per loaded model."""
+    odds = float(getattr(model, "_st4rt_copy_odds", 1.0))
     st = getattr(model, "_st4rt_stepper", None)
-    if st is None:
-        st = model.stepper()
+    if st is None or st.copy_odds != odds:
+        st = model.stepper(odds)                     # (output layer in bfloat16: see Stepper)
         model._st4rt_stepper = st
     return st
 

@@ -14,6 +14,8 @@ Per model and cut, beside the real tunes' figures:
 * ``copy_rate``: share of new written bars whose notes equal a primer bar's
   (``real_copy_rate``: the same for the tune's real next 8 bars; ``copy_gap``: the
   difference, ``copy_gap_ci95``: its 95 % bootstrap interval over resampled turns);
+* ``copy_by_bar``: the copy rate of each new bar 1..8 (``real_copy_by_bar`` likewise):
+  where a model borrows, beside where real tunes do (a B part's closing bars);
 * ``distinct``: share of turns whose K candidates all differ (the raw sampler),
   and ``distinct_extra``: after sampling 2K and keeping the first K distinct, as
   `st4rt_repl.engine` does;
@@ -110,6 +112,20 @@ def copy_rate(new: list[Bar], primer: Tune) -> float:
     return borrowed_share(new, primer.bars)
 
 
+def copy_by_bar(news: list[list[Bar]], primers: list[Tune]) -> list[float]:
+    """Per new bar 1..8, the share of `news` (one list of bars per primer) that copies a
+    primer bar there: real B parts start afresh and come home with the A part's cadence.
+
+    >>> t = Tune.from_bars([[(60, 4)], [(62, 4)]])
+    >>> copy_by_bar([list(Tune.from_bars([[(64, 4)], [(62, 4)]]).bars)] * 2, [t, t])
+    [0.0, 1.0]
+    """
+    from st4rt_repl.models.continuation import borrowed_share
+    n = max(len(new) for new in news)
+    return [round(float(np.mean([borrowed_share(new[j:j + 1], p.bars) for new, p in zip(news, primers)
+                                 if len(new) > j])), 4) for j in range(n)]
+
+
 def closes_part(new: list[Bar]) -> bool:
     """A part ends after new bar 4 or 8."""
     return any(len(new) >= k and new[k - 1].barline in SECTION_ENDS for k in (4, 8))
@@ -122,7 +138,7 @@ def _flat(bars: list[Bar], like: Tune) -> Tune:
 
 # ----- the models as "primer -> lists of new bars" ------------------------------------------
 def rnn_sampler(path: Path, scales: tuple = (None, None), length_weights: dict | None = None,
-                interval_weights: dict | None = None, **kw):
+                interval_weights: dict | None = None, copy_odds: float | None = None, **kw):
     """`scales` (pitch, rhythm) replace the checkpoint's calibrated temperature scales,
     `length_weights` ({ticks: weight}) and `interval_weights` ({semitones: weight}) its
     sampling weights, to calibrate them on the valid split; None keeps the stored ones."""
@@ -137,6 +153,8 @@ def rnn_sampler(path: Path, scales: tuple = (None, None), length_weights: dict |
         model._st4rt_length_weights = length_weights_tensor(length_weights)
     if interval_weights is not None:
         model._st4rt_interval_table = interval_weights_table(interval_weights)
+    if copy_odds is not None and model.cfg.copy:
+        model._st4rt_copy_odds = copy_odds
 
     def run(primer: Tune, k: int, seed: int) -> list[Tune]:
         return C.continue_tune(primer, NEW_BARS, candidates=k, seed=seed, checkpoint=path, **kw)
@@ -233,6 +251,7 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
     real_close = float(np.mean([closes_part(real) for _, real, _ in turns]))
     real_clean = [_abc_clean(whole) for _, _, whole in turns[:abc_check]]
     out = {"turns": len(turns), "real_copy_rate": round(real_copy, 4),
+           "real_copy_by_bar": copy_by_bar([real for _, real, _ in turns], [p for p, _, _ in turns]),
            "real_closes_part": round(real_close, 4),
            "real_abc2midi_clean": round(float(np.mean(real_clean)), 4) if real_clean else None,
            "splits": splits, "ceiling": ceil,
@@ -269,6 +288,7 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
             "copy_rate": round(float(np.mean(copies)), 4),
             "copy_gap": round(abs(float(np.mean(copies)) - real_copy), 4),
             "copy_gap_ci95": copy_gap_interval(per_turn, real_per_turn, seed=seed),
+            "copy_by_bar": copy_by_bar([c for _, kept in shown for c in kept], [p for p, kept in shown for _ in kept]),
             "distinct": round(raw_distinct / len(turns), 4),
             "distinct_extra": round(extra_distinct / len(turns), 4),
             "closes_part": round(float(np.mean(closes)), 4),
@@ -332,6 +352,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace the RNNs' stored weights for note lengths (repeatable; 24 ticks = a quarter)")
     p.add_argument("--interval-weight", nargs=2, type=float, action="append", metavar=("SEMITONES", "W"),
                    help="replace the RNNs' stored weights for melodic intervals, up or down (repeatable)")
+    p.add_argument("--copy-odds", type=float,
+                   help="replace the attention-RNN's calibrated pointer odds (a checkpoint with a pointer head)")
+    p.add_argument("--models", default="rnn,noattn,ngram",
+                   help="which samplers to run (comma-separated; calibrating on valid needs only rnn)")
     p.add_argument("--splits", type=int, default=10,
                    help="seeded halvings of the turns that realism and its ceiling are averaged over")
     p.add_argument("--threads", type=int, default=1)
@@ -367,15 +391,21 @@ def main(argv=None) -> int:
     scales = (args.pitch_scale, args.rhythm_scale)
     weights = [None if given is None else {int(t): w for t, w in given}
                for given in (args.length_weight, args.interval_weight)]
-    samplers = {"rnn": rnn_sampler(args.rnn, scales, *weights, **kw),
+    samplers = {"rnn": rnn_sampler(args.rnn, scales, *weights, copy_odds=args.copy_odds, **kw),
                 "noattn": rnn_sampler(args.noattn, scales, *weights, **kw),
                 "ngram": ngram_sampler(ng, top_p=args.top_p)}
+    wanted = args.models.split(",")
+    if set(wanted) - set(samplers):
+        print(f"st4rt eval continue: --models takes {', '.join(samplers)}", file=sys.stderr)
+        return 2
+    samplers = {name: s for name, s in samplers.items() if name in wanted}
     rng = np.random.default_rng(args.seed)
     result = {"split": args.split, "k": K, "new_bars": NEW_BARS, "seed": args.seed, **kw,
               "scales": {name: dict(zip(("pitch", "rhythm"), C.temperature_scales(C.load(path)[0])))
                          for name, path in (("rnn", args.rnn), ("noattn", args.noattn))},
               "weights": {name: _weights(C.load(path)[0]) for name, path in (("rnn", args.rnn),
                                                                            ("noattn", args.noattn))},
+              "copy_odds": getattr(C.load(args.rnn)[0], "_st4rt_copy_odds", 1.0),
               "ngram": {"order": info["order"], "mult": info["mult"]}}
     for kind in ("after_part", "mid_part"):
         turns = cuts(tunes, kind)

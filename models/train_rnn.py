@@ -130,8 +130,12 @@ def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3
           batch_tokens: int = 8192, max_len: int = 512, epochs: int = 30,
           max_minutes: float = 1e9, max_steps: int = 0, patience: int = 3, eval_every: int = 0, seed: int = 0,
           clip: float = 1.0, resume: bool = True, reset_best: bool = False, progress: bool = True,
-          log=None, extra: dict | None = None) -> dict:
-    """Train and keep the best checkpoint (by valid bits/note) at `out`; returns its metrics."""
+          log=None, extra: dict | None = None, init: Path | None = None, new_lr: float | None = None) -> dict:
+    """Train and keep the best checkpoint (by valid bits/note) at `out`; returns its metrics.
+
+    `init`: start from a checkpoint's weights (fine-tuning); parts it lacks (a new
+    head) keep their fresh initialisation and learn at `new_lr` (default `lr`).  A saved
+    state to resume wins over it."""
     log = log or (lambda msg: print(msg, flush=True))
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rank = int(os.environ.get("RANK", "0"))
@@ -140,12 +144,26 @@ def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    model = AttentionRNN(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    train_data = prepare(train_seqs[rank::world], cfg.tokenizer, cfg.aligned)
-    valid_data = prepare(valid_seqs, cfg.tokenizer, cfg.aligned) if rank == 0 else []
     out = Path(out)
     state_path = out.with_suffix(".state.pt")
+    model = AttentionRNN(cfg)
+    missing: list[str] = []
+    if init is not None:
+        got = torch.load(init, map_location="cpu", weights_only=True)["state_dict"]
+        unexpected = [k for k in got if k not in model.state_dict()]
+        if unexpected:
+            raise ValueError(f"{init}: weights this model does not have: {', '.join(unexpected)}")
+        missing = [n for n, _ in model.named_parameters() if n not in got]
+        if not (resume and state_path.exists()):
+            model.load_state_dict(got, strict=False)
+            if rank == 0:
+                log(f"starting from {init}" + (f"; new: {', '.join(missing)}" if missing else ""))
+    fresh = [p for n, p in model.named_parameters() if n in missing]
+    old = [p for n, p in model.named_parameters() if n not in missing]
+    groups = [{"params": old, "lr": lr}] + ([{"params": fresh, "lr": new_lr or lr}] if fresh else [])
+    opt = torch.optim.Adam(groups)
+    train_data = prepare(train_seqs[rank::world], cfg.tokenizer, cfg.aligned)
+    valid_data = prepare(valid_seqs, cfg.tokenizer, cfg.aligned) if rank == 0 else []
     start_epoch, step, best, bad, history = 0, 0, float("inf"), 0, []
     if resume and state_path.exists():
         st = torch.load(state_path, map_location="cpu", weights_only=True)
@@ -155,8 +173,8 @@ def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3
         history = list(st.get("history", []))
         if reset_best:         # the inputs changed (e.g. --aligned): the old best is not comparable
             best, bad = float("inf"), 0
-        for group in opt.param_groups:     # --lr on a resumed run: go on at that rate (fine-tuning)
-            group["lr"] = lr
+        for group, rate in zip(opt.param_groups, (lr, new_lr or lr)):  # --lr on a resumed run: go on at that rate
+            group["lr"] = rate
         if rank == 0:
             log(f"resuming from {state_path} at epoch {start_epoch}, step {step}, best {best:.4f}, lr {lr:g}")
     net = model
@@ -248,6 +266,19 @@ def set_temperature_scales(path: Path, pitch: float, rhythm: float) -> None:
     update_checkpoint(path, lambda ck: ck.update(temperature_scale=float(pitch), rhythm_scale=float(rhythm)))
 
 
+def set_copy_odds(path: Path, odds: float) -> None:
+    """Store the pointer's calibration in a checkpoint with a pointer head (`RNNConfig.copy`),
+    chosen on the VALID split with ``st4rt eval continue --split valid --copy-odds X``:
+    sampling multiplies the odds of copying from the tune against the softmax by `odds`
+    (`attention_rnn.Stepper`).  Written atomically."""
+    ck = torch.load(path, map_location="cpu", weights_only=True)
+    if not ck["config"].get("copy"):
+        raise ValueError(f"{path} has no pointer head (train with --copy)")
+    if not odds > 0:
+        raise ValueError(f"copy odds must be above 0, not {odds:g}")
+    update_checkpoint(path, lambda c: c.update(copy_odds=float(odds)))
+
+
 def set_sampling_weights(path: Path, *, lengths: dict | None = None, intervals: dict | None = None) -> None:
     """Store sampling weights in a checkpoint, chosen on the VALID split with ``st4rt eval
     continue --split valid --length-weight TICKS W --interval-weight SEMITONES W``:
@@ -283,6 +314,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--window", type=int, default=256, help="attention window in steps")
     p.add_argument("--no-attention", action="store_true")
     p.add_argument("--no-lookback", action="store_true")
+    p.add_argument("--copy", action="store_true", help="add the pointer head (RNNConfig.copy)")
+    p.add_argument("--init", type=Path, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--new-lr", type=float, help="with --init: learning rate of the weights it lacks (default --lr)")
     p.add_argument("--unaligned", action="store_true",
                    help="v2: count a part's pickup as a bar of its own (round-2 checkpoints; see RNNConfig.aligned)")
     p.add_argument("--reset-best", action="store_true",
@@ -310,18 +344,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set-interval-weight", nargs=2, type=float, action="append", metavar=("SEMITONES", "W"),
                    help="do not train: store a sampling weight for melodic intervals of SEMITONES up or down "
                         "in the --out checkpoint (repeatable; W 1 removes it)")
+    p.add_argument("--set-copy-odds", type=float, metavar="X",
+                   help="do not train: store the pointer's odds multiplier in the --out checkpoint")
     return p
 
 
 def main(argv=None) -> int:
     """Entry point of ``st4rt train rnn``."""
     args = build_parser().parse_args(argv)
-    if args.set_scales or args.set_length_weight or args.set_interval_weight:
+    if args.set_scales or args.set_length_weight or args.set_interval_weight or args.set_copy_odds is not None:
         if not args.out or not args.out.exists():
-            print("st4rt train rnn: --set-scales and --set-*-weight need an existing --out checkpoint",
-                  file=sys.stderr)
+            print("st4rt train rnn: --set-scales, --set-*-weight and --set-copy-odds need an existing "
+                  "--out checkpoint", file=sys.stderr)
             return 2
         try:
+            if args.set_copy_odds is not None:
+                set_copy_odds(args.out, args.set_copy_odds)
             if args.set_length_weight or args.set_interval_weight:
                 set_sampling_weights(args.out, lengths=dict(args.set_length_weight or []),
                                      intervals=dict(args.set_interval_weight or []))
@@ -349,13 +387,14 @@ def main(argv=None) -> int:
         train_seqs = [train_seqs[i] for i in pick]
     cfg = RNNConfig(hidden=args.hidden, emb=args.emb, window=0 if args.no_attention else args.window,
                     lookback=not args.no_lookback, dropout=args.dropout, tokenizer=args.tokenizer,
+                    copy=args.copy and not args.no_attention,
                     vocab=vocab_size(args.tokenizer), aligned=args.tokenizer == 2 and not args.unaligned)
     info = {"transpose": args.transpose, "argv": " ".join(argv or sys.argv[1:]),
             "train_tunes": len(train_seqs), "valid_tunes": len(valid_seqs)}
     res = train(cfg, train_seqs, valid_seqs, out=out, lr=args.lr, batch_tokens=args.batch_tokens,
                 max_len=args.max_len, epochs=args.epochs, max_minutes=args.max_minutes,
                 max_steps=args.max_steps, patience=args.patience, eval_every=args.eval_every, seed=args.seed,
-                resume=not args.fresh, reset_best=args.reset_best, extra={"transpose": args.transpose, "train_info": str(info)})
+                resume=not args.fresh, reset_best=args.reset_best, init=args.init, new_lr=args.new_lr, extra={"transpose": args.transpose, "train_info": str(info)})
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"best valid {res['best_nll_per_note']:.4f} bits/note -> {out}")
     if torch.distributed.is_available() and torch.distributed.is_initialized():

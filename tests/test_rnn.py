@@ -70,12 +70,17 @@ def test_generation_path_matches_training_path(version):
     torch.manual_seed(1)
     ids = encode(TUNE) if version == 1 else written.encode(TUNE.with_repeat(1, 2))
     f = torch.as_tensor((featurize if version == 1 else featurize_written)(ids)).long()[None]
-    for window in (6, 0):
+    for window, copy in ((6, False), (0, False), (6, True), (64, True)):
         m = AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=window, tokenizer=version,
-                                   vocab=len(VOCAB) if version == 1 else len(V2))).eval()
-        st = m.stepper()
+                                   vocab=len(VOCAB) if version == 1 else len(V2), copy=copy)).eval()
+        if copy:                        # a gate that mixes in the pointer, not the 88 % it starts at
+            torch.nn.init.normal_(m.gate.weight)
+            torch.nn.init.normal_(m.cbias)
+            torch.nn.init.normal_(m.gbias)
+        odds = 2.5 if copy else 1.0              # the pointer's calibration reaches both paths alike
+        st = m.stepper(odds, half=False)
         with torch.no_grad():
-            full = m(f)[0]
+            full = m.run(f, odds)["out"][0]
             logits, state = st.prime(f[:, :9], 2, len(ids))
             steps = [logits[:1]] + [st.step(f[:, t].expand(2, -1), state)[1:] for t in range(9, len(ids))]
         torch.testing.assert_close(torch.cat(steps), full[8:], atol=1e-5, rtol=1e-4)
@@ -563,3 +568,84 @@ def test_a_contrasting_part_borrows_fewer_bars_than_a_similar_one():
         return sum(b.heard in heard for t in outs for b in t.bars[a_part.num_bars:])
 
     assert borrowed("contrast") < borrowed("similar")
+
+
+def _pointer_model(**kw):
+    return AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=64, tokenizer=2, vocab=len(V2),
+                                  copy=True, **kw)).eval()
+
+
+def test_pointer_odds_move_the_mass_onto_what_the_tune_already_played():
+    """The pointer only proposes tokens that followed something earlier in the tune; its
+    odds against the softmax (a sampling calibration) move the mass between the two."""
+    torch.manual_seed(0)
+    m = _pointer_model()
+    ids = written.encode(TUNE)
+    f = torch.as_tensor(featurize_written(ids)).long()[None]
+    played = torch.zeros(len(V2), dtype=torch.bool)
+    played[torch.tensor(ids[1:])] = True
+
+    def mass(odds):
+        logits, _ = m.stepper(odds).prime(f, 1, 8)
+        return float(logits.exp()[0, played].sum())
+
+    low, plain, high = mass(1e-6), mass(1.0), mass(1e6)
+    assert low < 0.1 < plain < high and high > 0.999
+    assert abs(float(torch.exp(m.stepper(3.0).prime(f, 1, 8)[0]).sum()) - 1.0) < 1e-4   # still a distribution
+
+
+def test_match_runs_count_the_tokens_a_key_shares_with_the_query():
+    from st4rt_repl.models.attention_rnn import RUN_CAP, match_runs
+    ids = torch.tensor([[7] * (RUN_CAP + 3) + [5, 7]])
+    run = match_runs(ids)[0]
+    assert run[RUN_CAP + 2, RUN_CAP + 1] == RUN_CAP          # a long repeat is capped
+    assert run[-1, 3] == run[-1, RUN_CAP + 2] == 1 and run[-2, 0] == 0   # the 5 breaks the match
+
+
+def test_init_starts_from_a_checkpoint_and_adds_the_pointer(tmp_path):
+    from st4rt_repl.models.train_rnn import train
+    torch.manual_seed(0)
+    base = AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=64, tokenizer=2, vocab=len(V2)))
+    save_checkpoint(tmp_path / "base.pt", base)
+    seqs = [np.array(written.encode(TUNE.transpose(-2)), dtype=np.int16)]
+    said = []
+    cfg = RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=64, tokenizer=2, vocab=len(V2), copy=True)
+    train(cfg, seqs, seqs, out=tmp_path / "p.pt", lr=0.0, new_lr=0.0, max_steps=1, progress=False,
+          log=said.append, init=tmp_path / "base.pt")
+    tuned = torch.load(tmp_path / "p.pt", weights_only=True)["state_dict"]
+    assert torch.equal(tuned["lstm1.weight_ih_l0"], base.state_dict()["lstm1.weight_ih_l0"])
+    assert "gate.weight" in tuned and "new: cbias, rbias, gbias" in said[0]
+    with pytest.raises(ValueError, match="weights this model does not have: cbias"):
+        train(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=64, tokenizer=2, vocab=len(V2)), seqs, seqs,
+              out=tmp_path / "back.pt", max_steps=1, progress=False, log=said.append, init=tmp_path / "p.pt")
+
+
+def test_set_copy_odds_is_stored_and_read_and_refused_without_a_pointer(tmp_path, capsys):
+    from st4rt_repl.models.train_rnn import main
+    p, plain = tmp_path / "p.pt", tmp_path / "plain.pt"
+    save_checkpoint(p, _pointer_model())
+    save_checkpoint(plain, AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=16, tokenizer=2,
+                                                  vocab=len(V2))))
+    assert main(["--out", str(p), "--set-copy-odds", "0.4"]) == 0
+    continuation.clear_cache()
+    model, ck = continuation.load(p)
+    assert ck["copy_odds"] == 0.4 and model._st4rt_copy_odds == 0.4
+    assert continuation._stepper(model).copy_odds == 0.4
+    assert main(["--out", str(plain), "--set-copy-odds", "0.4"]) == 2
+    assert "has no pointer head (train with --copy)" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not SHIPPED.exists(), reason="no checkpoint shipped yet")
+def test_the_bfloat16_output_layers_stay_close_to_the_exact_path():
+    """Generation runs layer 2 and the output layer in bfloat16 (Stepper(half=True)):
+    every step's distribution stays within 3 % total variation of the exact one."""
+    model, _ = continuation.load(SHIPPED)
+    ids = written.encode(TUNE.transpose(-2))
+    f = torch.as_tensor(featurize_written(ids, model.cfg.aligned)).long()[None]
+    outs = []
+    for half in (False, True):
+        st = model.stepper(0.2, half)
+        lg, state = st.prime(f[:, :9], 1, len(ids))
+        outs.append(torch.cat([lg] + [st.step(f[:, t], state) for t in range(9, len(ids))]).exp())
+    tv = 0.5 * (outs[0] - outs[1]).abs().sum(-1)
+    assert float(tv.max()) < 0.03 and float(tv.max()) > 0.0
