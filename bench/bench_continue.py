@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_continue.py [--checkpoint PATH] [--runs 50] [--threads 1]
     .venv/bin/python bench/bench_continue.py --compare OTHER.pt [--runs 60]   # CPU time, alternating
+    .venv/bin/python bench/bench_continue.py --compare OLD.pt --compare-exact  # OLD as round 2d's code ran it
 
 Measures the shipped written-form checkpoint (tokenizer v2, one step per note).
 Round 1's checkpoint (tokenizer v1, two steps per note) was measured beside it in
@@ -58,10 +59,15 @@ def bench(module, checkpoint, label: str, runs: int, threads: int) -> None:
               f"p95 {p95:.1f} ms over {len(times)} runs", flush=True)
 
 
-def compare(module, a: str, b: str, runs: int) -> None:
+def compare(module, a: str, b: str, runs: int, exact_a: bool = False) -> None:
     """CPU time of checkpoints a and b under this code, calls alternating in one process
-    (steadier than two runs on a shared machine)."""
+    (steadier than two runs on a shared machine).  `exact_a`: a runs all in float32, as
+    the code before the bfloat16 output layers (round 2e) ran every checkpoint; for a
+    checkpoint without a pointer head that is the earlier code's computation."""
     primer = primer_16_bars()
+    if exact_a:
+        model, _ = module.load(a)
+        model._st4rt_stepper = model.stepper(getattr(model, "_st4rt_copy_odds", 1.0), half=False)
     cpu: dict = {a: [], b: []}
     for i in range(runs):
         for path in (a, b):
@@ -80,11 +86,14 @@ def main() -> None:
     p.add_argument("--runs", type=int, default=50)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--compare", metavar="OTHER", help="also time this checkpoint, alternating, CPU time")
+    p.add_argument("--compare-exact", action="store_true",
+                   help="run OTHER in float32 throughout (the code before round 2e)")
     args = p.parse_args()
     from st4rt_repl.models import continuation
     if args.compare:
         torch.set_num_threads(args.threads)
-        compare(continuation, args.compare, args.checkpoint or str(continuation.checkpoint_path()), args.runs)
+        compare(continuation, args.compare, args.checkpoint or str(continuation.checkpoint_path()), args.runs,
+                args.compare_exact)
         return
     bench(continuation, args.checkpoint, "v2 written, 1 step/note", args.runs, args.threads)
 
