@@ -23,6 +23,13 @@ layer 2, so training runs both LSTMs with cuDNN/oneDNN over the whole sequence
 and the attention is one batched masked matmul (causal band of `window` steps).
 The attention scores get a learned bias indexed by (bars ago, same position in
 bar), which lets the model look up "this spot, 4 bars back" cheaply.
+
+With ``RNNConfig.copy`` a pointer head sits beside the softmax: a second attention
+over the earlier steps proposes the token that followed each of them, its scores
+biased by how many tokens before that step match the latest ones (`match_runs`);
+a gate mixes the two distributions, so the output is log-probabilities.  Tunes
+borrow in runs (a B part closing like the A part), which lookback alone, by fixed
+bar lags and one token at a time, did not follow (see the model card, round 2e).
 Generation (`Stepper`) uses the very same weights one token at a time; the test
 suite checks that both paths give the same logits.
 
