@@ -331,8 +331,8 @@ class AttentionRNN(nn.Module):
 
     def stepper(self, copy_odds: float = 1.0, half: bool = True) -> "Stepper":
         """A fast one-token-at-a-time runner with these weights (for generation);
-        `copy_odds` multiplies the pointer's odds against the softmax, `half` runs the
-        output layer in bfloat16 (see `Stepper`)."""
+        `copy_odds` multiplies the pointer's odds against the softmax, `half` runs
+        layer 2 and the output layer in bfloat16 (see `Stepper`)."""
         return Stepper(self, copy_odds, half)
 
 
@@ -361,13 +361,16 @@ class Stepper:
     multiplied into LSTM1's input weights once here: a step then adds one row per
     feature instead of a (B, n_in) x (n_in, 4H) product.  Layer 2's input and
     recurrent matmuls are fused into one.  Attention keys and values live in
-    preallocated buffers (no concatenation per step).  `prime` runs the primer
-    through nn.LSTM in one call.  Tests check it against `AttentionRNN.forward`.
+    preallocated buffers (no concatenation per step); so do the pointer's keys, the
+    tokens it proposes and its match runs, which grow by one per step instead of
+    `match_runs` over the whole history.  `prime` runs the primer through the
+    training path in one call.  Tests check it against `AttentionRNN.run`.
 
     At batch 8 a step is three matmuls (~60% of its time on a 2-core CPU) and a few
     dozen small ops whose fixed per-op cost is the rest, so the code below counts
     ops: one embedding_bag for all feature rows, one sigmoid per cell, narrow/copy_
-    instead of Python indexing.
+    instead of Python indexing.  With `half` (the default) layer 2 and the output
+    layer run in bfloat16; `half=False` is the exact path the tests compare.
     """
 
     @torch.no_grad()

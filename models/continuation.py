@@ -175,11 +175,12 @@ def _grammar(lo: int, hi: int, parts: bool):
 
 
 def _stepper(model):
-    """The model's fused generation runner, built once per loaded model."""
+    """The model's fused generation runner, built once per loaded model (again when its
+    copy odds are changed, as `st4rt eval continue --copy-odds` does)."""
     odds = float(getattr(model, "_st4rt_copy_odds", 1.0))
     st = getattr(model, "_st4rt_stepper", None)
     if st is None or st.copy_odds != odds:
-        st = model.stepper(odds)                     # (output layer in bfloat16: see Stepper)
+        st = model.stepper(odds)          # layer 2 and the output layer in bfloat16: see Stepper
         model._st4rt_stepper = st
     return st
 

@@ -369,6 +369,9 @@ def main(argv=None) -> int:
         if args.set_scales:
             set_temperature_scales(args.out, *args.set_scales)
         return 0
+    if args.copy and args.no_attention:
+        print("st4rt train rnn: --copy needs attention (the pointer is an attention head)", file=sys.stderr)
+        return 2
     torch.set_num_threads(args.threads)
     from st4rt_repl import paths
     from st4rt_repl.corpus import views
@@ -387,7 +390,7 @@ def main(argv=None) -> int:
         train_seqs = [train_seqs[i] for i in pick]
     cfg = RNNConfig(hidden=args.hidden, emb=args.emb, window=0 if args.no_attention else args.window,
                     lookback=not args.no_lookback, dropout=args.dropout, tokenizer=args.tokenizer,
-                    copy=args.copy and not args.no_attention,
+                    copy=args.copy,
                     vocab=vocab_size(args.tokenizer), aligned=args.tokenizer == 2 and not args.unaligned)
     info = {"transpose": args.transpose, "argv": " ".join(argv or sys.argv[1:]),
             "train_tunes": len(train_seqs), "valid_tunes": len(valid_seqs)}

@@ -649,3 +649,9 @@ def test_the_bfloat16_output_layers_stay_close_to_the_exact_path():
         outs.append(torch.cat([lg] + [st.step(f[:, t], state) for t in range(9, len(ids))]).exp())
     tv = 0.5 * (outs[0] - outs[1]).abs().sum(-1)
     assert float(tv.max()) < 0.03 and float(tv.max()) > 0.0
+
+
+def test_train_refuses_a_pointer_without_attention(capsys):
+    from st4rt_repl.models.train_rnn import main
+    assert main(["--copy", "--no-attention", "--out", "/nonexistent/x.pt"]) == 2
+    assert "--copy needs attention" in capsys.readouterr().err
