@@ -280,11 +280,16 @@ class AttentionRNN(nn.Module):
             parts.append(lb.flatten(-2))
         return torch.cat(parts, -1)
 
-    def _scores(self, q, k, f, bias):
-        """Attention scores (B, T, T) of queries q against keys k, plus the (bars ago, same place) bias."""
+    def _scores(self, q, k, where, bias):
+        """Attention scores (B, T, T) of queries q against keys k, plus `bias` at `where`
+        (`_bias_index`: bars ago, same place)."""
+        return q @ k.transpose(1, 2) / math.sqrt(self.cfg.attn) + bias[where]
+
+    @staticmethod
+    def _bias_index(f):
+        """(bars ago, same place in the bar) of every key for every query, to index a bias table."""
         ago = (f[..., 6].unsqueeze(-1) - f[..., 6].unsqueeze(-2)).clamp(0, MAX_BARS_AGO)
-        same = (f[..., 1].unsqueeze(-1) == f[..., 1].unsqueeze(-2)).long()
-        return q @ k.transpose(1, 2) / math.sqrt(self.cfg.attn) + bias[ago, same]
+        return ago, (f[..., 1].unsqueeze(-1) == f[..., 1].unsqueeze(-2)).long()
 
     # ----- training path: whole sequences -----------------------------------
     def forward(self, f: torch.Tensor) -> torch.Tensor:
@@ -307,8 +312,8 @@ class AttentionRNN(nn.Module):
         T = f.shape[1]
         i = torch.arange(T)
         back = i[:, None] - i[None, :]                      # steps from key to query
-        k = self.k(h1)
-        s = self._scores(self.q(h1), k, f, self.bias)
+        k, where = self.k(h1), self._bias_index(f)
+        s = self._scores(self.q(h1), k, where, self.bias)
         s = s.masked_fill(~((back >= 0) & (back < self.cfg.window)), float("-inf"))
         c = torch.softmax(s, -1) @ h1
         h2, r["s2"] = self.lstm2(self.drop(torch.cat([h1, c], -1)))
@@ -319,7 +324,7 @@ class AttentionRNN(nn.Module):
             earlier = (back > 0) & (back < self.cfg.window)
             run = match_runs(f[..., 0]) * earlier
             ck = self.ck(h1)
-            s = self._scores(self.cq(h1), ck, f, self.cbias) + self.rbias[run]
+            s = self._scores(self.cq(h1), ck, where, self.cbias) + self.rbias[run]
             w = torch.softmax(s.masked_fill(~earlier, -1e9), -1) * earlier   # step 0: nothing to point at
             nxt = torch.cat([f[:, 1:, 0], torch.zeros_like(f[:, :1, 0])], 1)
             copy = torch.zeros_like(r["out"]).scatter_add_(2, nxt[:, None, :].expand(-1, T, -1), w)

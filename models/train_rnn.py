@@ -271,12 +271,14 @@ def set_copy_odds(path: Path, odds: float) -> None:
     chosen on the VALID split with ``st4rt eval continue --split valid --copy-odds X``:
     sampling multiplies the odds of copying from the tune against the softmax by `odds`
     (`attention_rnn.Stepper`).  Written atomically."""
-    ck = torch.load(path, map_location="cpu", weights_only=True)
-    if not ck["config"].get("copy"):
-        raise ValueError(f"{path} has no pointer head (train with --copy)")
     if not odds > 0:
         raise ValueError(f"copy odds must be above 0, not {odds:g}")
-    update_checkpoint(path, lambda c: c.update(copy_odds=float(odds)))
+
+    def change(ck):                      # raising here leaves the file as it was
+        if not ck["config"].get("copy"):
+            raise ValueError(f"{path} has no pointer head (train with --copy)")
+        ck["copy_odds"] = float(odds)
+    update_checkpoint(path, change)
 
 
 def set_sampling_weights(path: Path, *, lengths: dict | None = None, intervals: dict | None = None) -> None:
