@@ -67,7 +67,7 @@ def compare(module, a: str, b: str, runs: int, exact_a: bool = False) -> None:
     primer = primer_16_bars()
     if exact_a:
         model, _ = module.load(a)
-        model._st4rt_stepper = model.stepper(getattr(model, "_st4rt_copy_odds", 1.0), half=False)
+        model._st4rt_half = False          # continuation._stepper then runs it all in float32
     cpu: dict = {a: [], b: []}
     for i in range(runs):
         for path in (a, b):

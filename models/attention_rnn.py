@@ -299,15 +299,18 @@ class AttentionRNN(nn.Module):
         caller may treat as logits (their log-softmax is themselves)."""
         return self.run(f)["out"]
 
-    def run(self, f: torch.Tensor, copy_odds: float = 1.0) -> dict:
+    def run(self, f: torch.Tensor, copy_odds: float = 1.0, last: bool = False) -> dict:
         """The training path's pieces: "out" (see `forward`), LSTM states, attention keys;
-        `copy_odds` multiplies the pointer's odds (a sampling calibration, see `Stepper`)."""
+        `copy_odds` multiplies the pointer's odds (a sampling calibration, see `Stepper`);
+        `last` computes "out" for the last step only (a primer run: the output layer and
+        the pointer's mixture over the vocabulary are most of its cost)."""
         x = self.drop(self.embed(f))
         h1, s1 = self.lstm1(x)
         r = {"h1": h1, "s1": s1}
+        at = slice(-1, None) if last else slice(None)       # the steps whose output is wanted
         if not self.cfg.attention:
             h2, r["s2"] = self.lstm2(self.drop(h1))
-            r["out"] = self.head(self.drop(h2))
+            r["out"] = self.head(self.drop(h2[:, at]))
             return r
         T = f.shape[1]
         i = torch.arange(T)
@@ -317,17 +320,17 @@ class AttentionRNN(nn.Module):
         s = s.masked_fill(~((back >= 0) & (back < self.cfg.window)), float("-inf"))
         c = torch.softmax(s, -1) @ h1
         h2, r["s2"] = self.lstm2(self.drop(torch.cat([h1, c], -1)))
-        hc = self.drop(torch.cat([h2, c], -1))
+        hc = self.drop(torch.cat([h2, c], -1))[:, at]
         r.update(k=k, out=self.head(hc))
         if self.cfg.copy:
             # point at an earlier step j < t: propose the token that followed it (input j + 1)
-            earlier = (back > 0) & (back < self.cfg.window)
-            run = match_runs(f[..., 0]) * earlier
+            earlier = ((back > 0) & (back < self.cfg.window))[at]
+            run = match_runs(f[..., 0])[:, at] * earlier
             ck = self.ck(h1)
-            s = self._scores(self.cq(h1), ck, where, self.cbias) + self.rbias[run]
+            s = self._scores(self.cq(h1[:, at]), ck, tuple(w[:, at] for w in where), self.cbias) + self.rbias[run]
             w = torch.softmax(s.masked_fill(~earlier, -1e9), -1) * earlier   # step 0: nothing to point at
             nxt = torch.cat([f[:, 1:, 0], torch.zeros_like(f[:, :1, 0])], 1)
-            copy = torch.zeros_like(r["out"]).scatter_add_(2, nxt[:, None, :].expand(-1, T, -1), w)
+            copy = torch.zeros_like(r["out"]).scatter_add_(2, nxt[:, None, :].expand(-1, w.shape[1], -1), w)
             g = torch.sigmoid(self.gate(hc)[..., 0] + self.gbias[run.max(-1).values] - math.log(copy_odds))
             g = torch.where(earlier.any(-1)[None, :], g, torch.ones_like(g))
             r["out"] = torch.lerp(copy, torch.softmax(r["out"], -1), g[..., None]).clamp_min(1e-30).log()
@@ -451,7 +454,7 @@ class Stepper:
     @torch.no_grad()
     def _prime_one(self, f: torch.Tensor) -> dict:
         """Batch-1 results of running the primer f (1, T, F) through the training path."""
-        r = self.m.run(f, self.copy_odds)
+        r = self.m.run(f, self.copy_odds, last=True)
         (a1, b1), (a2, b2) = r["s1"], r["s2"]
         out = {"h1": a1[0], "c1": b1[0], "h2": a2[0], "c2": b2[0], "logits": r["out"][:, -1]}
         if self.m.cfg.attention:

@@ -176,11 +176,13 @@ def _grammar(lo: int, hi: int, parts: bool):
 
 def _stepper(model):
     """The model's fused generation runner, built once per loaded model (again when its
-    copy odds are changed, as `st4rt eval continue --copy-odds` does)."""
+    copy odds are changed, as `st4rt eval continue --copy-odds` does, or its
+    ``_st4rt_half`` flag: False runs all of it in float32, as round 2d's code did)."""
     odds = float(getattr(model, "_st4rt_copy_odds", 1.0))
+    half = bool(getattr(model, "_st4rt_half", True))
     st = getattr(model, "_st4rt_stepper", None)
-    if st is None or st.copy_odds != odds:
-        st = model.stepper(odds)          # layer 2 and the output layer in bfloat16: see Stepper
+    if st is None or st.copy_odds != odds or st.half != half:
+        st = model.stepper(odds, half)    # layer 2 and the output layer in bfloat16: see Stepper
         model._st4rt_stepper = st
     return st
 

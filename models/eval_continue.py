@@ -153,7 +153,7 @@ def rnn_sampler(path: Path, scales: tuple = (None, None), length_weights: dict |
         model._st4rt_length_weights = length_weights_tensor(length_weights)
     if interval_weights is not None:
         model._st4rt_interval_table = interval_weights_table(interval_weights)
-    if copy_odds is not None and model.cfg.copy:
+    if copy_odds is not None:
         model._st4rt_copy_odds = copy_odds
 
     def run(primer: Tune, k: int, seed: int) -> list[Tune]:
@@ -376,6 +376,10 @@ def main(argv=None) -> int:
         if not Path(need).exists():
             print(f"st4rt eval continue: no checkpoint at {need}", file=sys.stderr)
             return 2
+    if args.copy_odds is not None and not C.load(args.rnn)[0].cfg.copy:
+        print(f"st4rt eval continue: --copy-odds needs a checkpoint with a pointer head; {args.rnn} has none",
+              file=sys.stderr)
+        return 2
     try:
         tunes = views.tunes(args.split, root=root)
         train = views.written_sequences("train", root=root)

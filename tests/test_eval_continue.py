@@ -55,6 +55,8 @@ def test_main_prints_one_json_line_and_refuses_missing_checkpoints(tmp_path, cap
     ck = tmp_path / "r.pt"
     save_checkpoint(ck, AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=32,
                                                tokenizer=2, vocab=len(VOCAB))), transpose="tonic")
+    assert ev.main(["--rnn", str(ck), "--noattn", str(ck), "--corpus", str(tmp_path), "--copy-odds", "2"]) == 2
+    assert "--copy-odds needs a checkpoint with a pointer head" in capsys.readouterr().err
     assert ev.main(["--rnn", str(ck), "--noattn", str(ck), "--corpus", str(tmp_path),
                     "--turns", "4", "--abc-check", "1"]) == 0
     out = capsys.readouterr().out.strip().splitlines()

@@ -594,6 +594,22 @@ def test_pointer_odds_move_the_mass_onto_what_the_tune_already_played():
     assert abs(float(torch.exp(m.stepper(3.0).prime(f, 1, 8)[0]).sum()) - 1.0) < 1e-4   # still a distribution
 
 
+@pytest.mark.parametrize("kw", [{"copy": True}, {"copy": False}, {"window": 0}])
+def test_a_primer_run_of_the_last_step_only_gives_that_steps_output_of_the_whole_run(kw):
+    """`run(last=True)` (how a primer is run before sampling) skips the output layer and
+    the pointer's mixture for every step but the last; the last one is unchanged."""
+    torch.manual_seed(0)
+    m = AttentionRNN(RNNConfig(**{"hidden": 16, "emb": 8, "feat": 4, "attn": 8, "window": 64,
+                                  "tokenizer": 2, "vocab": len(V2), **kw})).eval()
+    f = torch.as_tensor(featurize_written(written.encode(TUNE))).long()[None]
+    with torch.no_grad():
+        whole, last = m.run(f, 0.5), m.run(f, 0.5, last=True)
+    assert last["out"].shape == (1, 1, len(V2))
+    assert torch.allclose(last["out"][:, -1], whole["out"][:, -1], atol=1e-5)
+    if kw.get("copy"):
+        assert torch.equal(last["run"][0, -1], whole["run"][0, -1])
+
+
 def test_match_runs_count_the_tokens_a_key_shares_with_the_query():
     from st4rt_repl.models.attention_rnn import RUN_CAP, match_runs
     ids = torch.tensor([[7] * (RUN_CAP + 3) + [5, 7]])
