@@ -46,7 +46,7 @@ it itself (a split loads in well under a second; on a cluster, build once and
 copy the output folder, or point ``ST4RT_CORPUS`` at a shared one)::
 
     torchrun --nproc_per_node 4 train.py   # inside: rank, world = dist.get_rank(), dist.get_world_size()
-    seqs = views.rnn_sequences("train")[rank::world]    # a strided slice per rank
+    seqs = views.written_sequences("train")[rank::world]    # a strided slice per rank
 
 The order of a split is fixed by the build, so the slices are disjoint and
 together cover the split; shuffle within the slice with a seed per epoch.

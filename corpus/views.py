@@ -155,7 +155,9 @@ def tunes(split: str, *, root=None) -> list[Tune]:
 
 
 def rnn_sequences(split: str, *, root=None, transpose: str = "tonic") -> list[np.ndarray]:
-    """Token ids (int16) of whole tunes, `<s>` prefix to `</s>`, in the chosen key handling.
+    """Round 1's token ids (int16, tokenizer v1: the melody as played) of whole tunes, `<s>`
+    prefix to `</s>`, in the chosen key handling.  The RNN reads `written_sequences` now;
+    these stay for the corpus's own checks (`bench/bench_corpus.py`'s leakage measure).
 
     With "tonic" and "none" the i-th sequence is the i-th tune of `tunes(split)` (the build
     drops tunes that cannot reach a C tonic within 36..96).  With "augment" (train) a tune's

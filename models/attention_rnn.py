@@ -1,14 +1,17 @@
-"""The attention-RNN melody model: a 2-layer LSTM over our note tokens with attention.
+"""The attention-RNN melody model: a 2-layer LSTM over our written-form tokens with attention.
 
-Each step reads one token of `st4rt_repl.tokenizers.melody` plus features that
-spare the network from counting (all computed by `Tracker`, the one piece of code
-shared by training and generation, so both paths see identical inputs):
+Each step reads one token of `st4rt_repl.tokenizers.written` (tokenizer v2: the
+tune as written, one token per note; repeat signs, endings and part labels are
+tokens too) plus features that spare the network from counting (all computed by
+`WrittenTracker`, the one piece of code shared by training and generation, so
+both paths see identical inputs):
 
 * position in the bar and ticks left in the bar (after the token), the meter,
   the key's pitch class and the mode (the conditioning prefix, repeated each step);
+* the bar's place in its section and the number of sections so far;
 * lookback: the token that came next at the same place (position in bar and
-  "what is expected": a note, a duration, a barline) 1, 2, 4 and 8 bars ago.
-  Folk tunes repeat whole 4- and 8-bar phrases, which these features reach directly.
+  phase) 1, 2, 4 and 8 bars ago.  Folk tunes repeat whole 4- and 8-bar phrases,
+  which these features reach directly.
 
 Layout (differs from Magenta's AttentionCellWrapper on purpose)::
 
@@ -33,15 +36,18 @@ bar lags and one token at a time, did not follow (see the model card, round 2e).
 Generation (`Stepper`) uses the very same weights one token at a time; the test
 suite checks that both paths give the same logits.
 
+Round 1's token layout (tokenizer v1, the melody as played, two steps per note)
+is retired: commit b1cb07b holds its code, and `load_checkpoint` refuses its
+checkpoints.
+
 >>> cfg = RNNConfig(hidden=16, emb=8, attn=8, window=12)
 >>> m = AttentionRNN(cfg)
->>> from st4rt_repl.tokenizers.melody import VOCAB
 >>> ids = [VOCAB.bos, VOCAB.stoi['M:2/4'], VOCAB.stoi['K:2'], VOCAB.stoi['mode:major'],
-...        VOCAB.stoi['p62'], VOCAB.stoi['d48'], VOCAB.bar, VOCAB.eos]
->>> f = featurize(ids)
+...        VOCAB.stoi['p62:48'], VOCAB.bar, VOCAB.eos]
+>>> f = featurize_written(ids)
 >>> f.shape
-(8, 11)
->>> m(torch.as_tensor(f)[None].long()).shape == (1, 8, len(VOCAB))
+(7, 13)
+>>> m(torch.as_tensor(f)[None].long()).shape == (1, 7, len(VOCAB))
 True
 """
 from __future__ import annotations
@@ -54,142 +60,14 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from st4rt_repl.tokenizers.melody import TICKS_PER_QUARTER, VOCAB
+from st4rt_repl.tokenizers.written import TICKS_PER_QUARTER, TOKENIZER_VERSION, VOCAB
 
 LAGS = (1, 2, 4, 8)          # lookback distances in bars
 MAX_TICKS = 288              # longest bar we track (3/1); positions are clipped to this
 MAX_BARS_AGO = 16            # attention bias buckets: 0..15 bars ago, 16 = further
-# Phases: what the grammar expects after a token.
-NOTE, DURATION, AFTER_NOTE = 0, 1, 2
-N_FEATURES = 7 + len(LAGS)   # token, pos, rem, meter, key, mode, bar index, lookbacks
-SEC_BARS, SEC_COUNT = 32, 8  # v2: bar in section 0..31, sections so far 0..7 (clipped)
+SEC_BARS, SEC_COUNT = 32, 8  # bar in section 0..31, sections so far 0..7 (clipped)
 RUN_CAP = 8                  # pointer: matched tokens before a key are counted up to this
-
-_METER_TOKENS = {i: s for i, s in enumerate(VOCAB.itos) if s.startswith("M:")}
-_MODE_BASE = VOCAB.stoi["mode:major"]
-_KEY_BASE = VOCAB.stoi["K:0"]
-
-
-def bar_ticks(meter_token: int) -> int:
-    """Length of a full bar in ticks for a meter token id.
-
-    >>> bar_ticks(VOCAB.stoi['M:6/8'])
-    72
-    """
-    num, den = _METER_TOKENS[meter_token][2:].split("/")
-    return TICKS_PER_QUARTER * 4 * int(num) // int(den)
-
-
-class Tracker:
-    """Follows a token stream and says where in the bar it is and what is expected.
-
-    Feed tokens with `push`; `features()` then gives the model inputs for the
-    token just pushed.  The pickup bar is aligned to the end of its bar, so
-    position 0 is always a downbeat.
-
-    >>> t = Tracker()
-    >>> for s in ['<s>', 'M:3/4', 'K:0', 'mode:major', 'p60', 'd24']:
-    ...     t.push(VOCAB.stoi[s])
-    >>> t.pos, t.rem, t.phase
-    (24, 48, 2)
-    """
-
-    __slots__ = ("meter", "bar_len", "pos", "phase", "key", "mode", "bar_index", "bars",
-                 "current", "last_pitch", "tied_pitch", "n", "_pickup")
-
-    def __init__(self, pickup_ticks: int = 0):
-        self.meter, self.bar_len = VOCAB.stoi["M:4/4"], 96
-        self.pos = 0
-        self.phase = NOTE
-        self.key, self.mode = 0, 0
-        self.bar_index = 0
-        self.bars: list[dict] = []      # per finished bar: (pos, phase) -> next token
-        self.current: dict = {}
-        self.last_pitch: int | None = None  # pitch token of the note being written
-        self.tied_pitch: int | None = None  # pitch token the next note must repeat
-        self.n = 0
-        self._pickup = pickup_ticks      # ticks of the pickup bar (0: none)
-
-    @property
-    def rem(self) -> int:
-        return self.bar_len - self.pos
-
-    def copy(self) -> "Tracker":
-        t = Tracker.__new__(Tracker)
-        for s in Tracker.__slots__:
-            setattr(t, s, getattr(self, s))
-        t.bars = list(self.bars)
-        t.current = dict(self.current)
-        return t
-
-    def push(self, tok: int) -> None:
-        """Advance past one token."""
-        tok = int(tok)
-        key = (self.pos, self.phase)
-        if key not in self.current:
-            self.current[key] = tok
-        self.n += 1
-        if tok == VOCAB.bar:
-            self.bars.append(self.current)
-            self.current = {}
-            self.bar_index += 1
-            self.pos, self.phase = 0, NOTE
-            if self.tied_pitch is None:
-                self.last_pitch = None
-        elif VOCAB.is_pitch(tok):
-            self.phase = DURATION
-            self.last_pitch = tok
-            self.tied_pitch = None
-        elif VOCAB.is_duration(tok):
-            self.pos += VOCAB.ticks_of(tok)
-            self.phase = AFTER_NOTE
-        elif tok == VOCAB.tie:
-            self.tied_pitch = self.last_pitch
-            self.phase = AFTER_NOTE
-        elif tok in _METER_TOKENS:
-            self.meter, self.bar_len = tok, bar_ticks(tok)
-            if self.n == 2 and self._pickup:       # prefix meter: align the pickup
-                self.pos = max(0, self.bar_len - self._pickup)
-        elif _KEY_BASE <= tok < _KEY_BASE + 12:
-            self.key = tok - _KEY_BASE
-        elif _MODE_BASE <= tok < _MODE_BASE + 7:
-            self.mode = tok - _MODE_BASE
-
-    def lookback(self) -> list[int]:
-        """Token that followed this (position, phase) 1, 2, 4, 8 bars ago (0 = none)."""
-        key = (self.pos, self.phase)
-        nb = len(self.bars)
-        return [self.bars[nb - k].get(key, 0) if nb >= k else 0 for k in LAGS]
-
-    def features(self, tok: int) -> list[int]:
-        """Model inputs for `tok`, the token just pushed."""
-        return [int(tok), min(self.pos, MAX_TICKS), min(max(self.rem, 0), MAX_TICKS),
-                self.meter, self.key, self.mode, self.bar_index] + self.lookback()
-
-
-def pickup_ticks(ids) -> int:
-    """Ticks in the pickup bar of a token sequence (0 if none)."""
-    from st4rt_repl.tokenizers.melody import prefix_length
-    if prefix_length(list(ids[:5])) != 5:
-        return 0
-    t = 0
-    for i in ids[5:]:
-        i = int(i)
-        if i == VOCAB.bar:
-            return t
-        if VOCAB.is_duration(i):
-            t += VOCAB.ticks_of(i)
-    return t
-
-
-def featurize(ids) -> np.ndarray:
-    """(T, N_FEATURES) int array of model inputs for a whole token sequence."""
-    tr = Tracker(pickup_ticks(ids))
-    out = np.zeros((len(ids), N_FEATURES), dtype=np.int16)
-    for t, tok in enumerate(ids):
-        tr.push(tok)
-        out[t] = tr.features(tok)
-    return out
+LB0 = 9                      # first lookback column (token, pos, rem, meter, key, mode, bar, sec bar, sections)
 
 
 @dataclass
@@ -203,8 +81,8 @@ class RNNConfig:
     window: int = 256       # attention reaches this many steps back (0 = no attention)
     lookback: bool = True
     dropout: float = 0.2
-    tokenizer: int = 1      # token layout: 1 = melody (played, two steps a note), 2 = written
-    # v2: the rest of a bar cut short (a part's pickup) joins that bar for lookback and
+    tokenizer: int = TOKENIZER_VERSION   # token layout (2 = written form; checkpoints store it)
+    # the rest of a bar cut short (a part's pickup) joins that bar for lookback and
     # attention's bars-ago, so bar k of the B part sits 8 bars after bar k of an 8-bar A
     # part (without it, every part's pickup shifted the lags by one bar).
     aligned: bool = False
@@ -224,6 +102,8 @@ class AttentionRNN(nn.Module):
 
     def __init__(self, cfg: RNNConfig):
         super().__init__()
+        if cfg.tokenizer != TOKENIZER_VERSION:
+            raise ValueError(f"tokenizer v{cfg.tokenizer} is retired; the attention-RNN reads v{TOKENIZER_VERSION}")
         self.cfg = cfg
         E, Fd, H = cfg.emb, cfg.feat, cfg.hidden
         self.tok = nn.Embedding(cfg.vocab, E)
@@ -232,13 +112,10 @@ class AttentionRNN(nn.Module):
         self.meter = nn.Embedding(cfg.vocab, Fd)   # indexed by meter token id
         self.key = nn.Embedding(12, Fd)
         self.mode = nn.Embedding(7, Fd)
-        n_in = E + 5 * Fd
-        # v2 inputs add the bar's place in its section and the section count (columns 7, 8)
-        self.lb0 = 7 if cfg.tokenizer == 1 else 9
-        if cfg.tokenizer != 1:
-            self.sec = nn.Embedding(SEC_BARS, Fd)
-            self.secn = nn.Embedding(SEC_COUNT, Fd)
-            n_in += 2 * Fd
+        # the bar's place in its section and the section count (columns 7, 8)
+        self.sec = nn.Embedding(SEC_BARS, Fd)
+        self.secn = nn.Embedding(SEC_COUNT, Fd)
+        n_in = E + 7 * Fd
         if cfg.lookback:
             self.look = nn.Embedding(cfg.vocab, E)     # shared table, one slot per lag
             self.look_lag = nn.Parameter(torch.zeros(len(LAGS), E))
@@ -269,14 +146,13 @@ class AttentionRNN(nn.Module):
 
     # ----- shared pieces --------------------------------------------------
     def embed(self, f: torch.Tensor) -> torch.Tensor:
-        """(..., N_FEATURES) long -> (..., n_in) inputs of LSTM1."""
+        """(..., LB0 + len(LAGS)) long -> (..., n_in) inputs of LSTM1."""
         parts = [self.tok(f[..., 0]), self.pos(f[..., 1]), self.rem(f[..., 2]),
-                 self.meter(f[..., 3]), self.key(f[..., 4]), self.mode(f[..., 5])]
-        if self.cfg.tokenizer != 1:
-            parts += [self.sec(f[..., 7]), self.secn(f[..., 8])]
+                 self.meter(f[..., 3]), self.key(f[..., 4]), self.mode(f[..., 5]),
+                 self.sec(f[..., 7]), self.secn(f[..., 8])]
         if self.cfg.lookback:
-            lb = self.look(f[..., self.lb0:]) + self.look_lag          # (..., L, E)
-            lb = lb * (f[..., self.lb0:] > 0).unsqueeze(-1)           # "nothing there" is zero
+            lb = self.look(f[..., LB0:]) + self.look_lag          # (..., L, E)
+            lb = lb * (f[..., LB0:] > 0).unsqueeze(-1)           # "nothing there" is zero
             parts.append(lb.flatten(-2))
         return torch.cat(parts, -1)
 
@@ -389,11 +265,9 @@ class Stepper:
         cfg = m.cfg
         E, Fd, H = cfg.emb, cfg.feat, cfg.hidden
         W = m.lstm1.weight_ih_l0
-        cols, tabs, at = [0, 1, 2, 3, 4, 5], [], 0
-        embs = [(m.tok, E), (m.pos, Fd), (m.rem, Fd), (m.meter, Fd), (m.key, Fd), (m.mode, Fd)]
-        if cfg.tokenizer != 1:
-            embs += [(m.sec, Fd), (m.secn, Fd)]
-            cols += [7, 8]
+        cols, tabs, at = [0, 1, 2, 3, 4, 5, 7, 8], [], 0
+        embs = [(m.tok, E), (m.pos, Fd), (m.rem, Fd), (m.meter, Fd), (m.key, Fd), (m.mode, Fd),
+                (m.sec, Fd), (m.secn, Fd)]
         for emb, n in embs:
             tabs.append(emb.weight @ W[:, at:at + n].T)
             at += n
@@ -402,7 +276,7 @@ class Stepper:
                 t = (m.look.weight + m.look_lag[j]) @ W[:, at:at + E].T
                 t[0] = 0.0                                   # "nothing there"
                 tabs.append(t)
-                cols.append(m.lb0 + j)
+                cols.append(LB0 + j)
                 at += E
         # Every step looks up exactly one token row, so LSTM1's biases ride along in
         # the token table; all tables are stacked into one so that a single
@@ -590,11 +464,12 @@ def tokenizer_version(ck: dict) -> int:
     return int(ck.get("tokenizer_version", ck["config"].get("tokenizer", 1)))
 
 
-def load_checkpoint(path, *, expect: int | None = None) -> tuple[AttentionRNN, dict]:
-    """(model in eval mode, the whole checkpoint dict); `expect` refuses another tokenizer version."""
+def load_checkpoint(path, *, expect: int = TOKENIZER_VERSION) -> tuple[AttentionRNN, dict]:
+    """(model in eval mode, the whole checkpoint dict); a checkpoint of another tokenizer
+    version than `expect` (round 1's v1) is refused with `CheckpointVersionError`."""
     ck = torch.load(path, map_location="cpu", weights_only=True)
     v = tokenizer_version(ck)
-    if expect is not None and v != expect:
+    if v != expect:
         raise CheckpointVersionError(
             f"{path}: checkpoint uses tokenizer v{v}, this code needs v{expect}; "
             f"retrain it (`st4rt train rnn`) or use a v{expect} checkpoint")
@@ -604,12 +479,14 @@ def load_checkpoint(path, *, expect: int | None = None) -> tuple[AttentionRNN, d
     return model, ck
 
 
-# ----- tokenizer v2: the written form -----------------------------------------------
-BETWEEN, IN = 0, 1           # v2 phases: at a bar's start (form tokens may come) / after a note
+# ----- the features: where the written tune is -------------------------------------
+BETWEEN, IN = 0, 1           # phases: at a bar's start (form tokens may come) / after a note
 
 
 class WrittenTracker:
-    """`Tracker` for tokenizer v2 (written form, one token per note); also the grammar's state.
+    """Follows a v2 token stream and says where in the bar it is (the model's features);
+    also the grammar's state.  Feed tokens with `push`; `features()` then gives the
+    model inputs for the token just pushed.
 
     Besides the bar position it follows the form: bars since the section began
     (`sec_bar`; a ``[2`` ending resumes the count of its ``[1``), sections so far,
@@ -783,17 +660,12 @@ def written_pickup_ticks(ids) -> int:
 
 
 def featurize_written(ids, aligned: bool = False) -> np.ndarray:
-    """(T, 9 + len(LAGS)) int array of v2 model inputs for a whole token sequence."""
+    """(T, LB0 + len(LAGS)) int array of model inputs for a whole token sequence
+    (`aligned`: see `RNNConfig.aligned`)."""
     tr = WrittenTracker(written_pickup_ticks(ids), aligned)
-    out = np.zeros((len(ids), 9 + len(LAGS)), dtype=np.int16)
+    out = np.zeros((len(ids), LB0 + len(LAGS)), dtype=np.int16)
     for t, tok in enumerate(ids):
         tr.push(tok)
         out[t] = tr.features(tok)
     return out
 
-
-def featurizer(version: int, aligned: bool = False):
-    """The featurize function of a tokenizer version (v2: with `RNNConfig.aligned` bars or not)."""
-    if version == 1:
-        return featurize
-    return lambda ids: featurize_written(ids, aligned)

@@ -500,17 +500,24 @@ def sample_tunes(meter, key, bars: int, count: int, *, seed: int | None = None,
     The model writes the form too (``|:``, endings, ``:|``), under the same grammar
     as `continue_tune`; the tune is moved to `key` (a tonic-trained model writes in C).
     """
-    from st4rt_repl.tokenizers.written import VOCAB, decode_bars, prefix
-    from st4rt_repl.tune import Key
     if bars < 1:
         raise TuneError("generate needs at least 1 bar")
     model, ck = load(checkpoint)
-    tonic = ck.get("transpose") == "tonic"
+    return _prefix_tunes(meter, key, ck.get("transpose") == "tonic", lambda ids, lo, hi: _generate(
+        model, ids, bars, count, temperature=temperature, top_p=top_p, seed=seed, lo=lo, hi=hi,
+        open_bar=False)[0])
+
+
+def _prefix_tunes(meter, key, tonic: bool, write) -> list[Tune]:
+    """Tunes written from the prefix alone (meter, key, mode): `write(ids, lo, hi)` gives the
+    new token lists after prefix `ids` with pitches in lo..hi (the RNN's `_generate`, or a
+    baseline's sampler); they are decoded and moved to `key` (`tonic`: written in C)."""
+    from st4rt_repl.tokenizers.written import VOCAB, decode_bars, prefix
+    from st4rt_repl.tune import Key
     home = Key("C", key.mode) if tonic else key
     ids = prefix(Tune((Bar((), tuple(meter)),), tuple(meter), home))
     lo, hi = (55, 86) if tonic else (max(36, 55 + key.tonic_pc - 12), min(96, 86 + key.tonic_pc))
-    new, _ = _generate(model, ids, bars, count, temperature=temperature, top_p=top_p, seed=seed,
-                       lo=lo, hi=hi, open_bar=False)
+    new = write(ids, lo, hi)
     shift = 0
     if tonic:
         pc = key.tonic_pc

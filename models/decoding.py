@@ -1,141 +1,23 @@
-"""Constrained decoding for our melody tokens: a bar grammar and sampling helpers.
+"""Constrained decoding for our written-form tokens: the form grammar and sampling helpers.
 
-Any token model (the attention-RNN, the VAE decoder) can sample through
-`BarGrammar.mask`: given where the stream is (position in the bar, what is
-expected next), it says which tokens may come next so that
-
-* every bar is exactly full in its meter (a duration never overshoots the bar,
-  and the barline comes exactly when the bar is full),
-* a note crosses a barline only as a tie: ``~`` is allowed only after a pitched
-  note that ends the bar, and the next bar must then start on the same pitch,
-* pitches stay inside a range (e.g. around the primer's),
-* durations stay on a musical grid (multiples of 3 or 4 ticks: 32nds, 16th
-  triplets and everything coarser) and never leave a remainder the grid cannot fill.
-
-`BarState` follows a token stream (``push``) and exposes the attributes the
-grammar reads (``pos``, ``bar_len``, ``phase``, ``last_pitch``, ``tied_pitch``);
-any object with those attributes works (the RNN passes its own feature tracker).
-
->>> from st4rt_repl.tokenizers.melody import VOCAB
->>> g = BarGrammar(60, 72)
->>> s = BarState(bar_len=48)                    # 2/4: 48 ticks
->>> s.push(VOCAB.stoi['p62'])
->>> allowed = [VOCAB.itos[i] for i in g.mask(s).nonzero()[:, 0].tolist()]
->>> allowed[0], allowed[-1], 'd72' in allowed
-('d3', 'd48', False)
->>> s.push(VOCAB.stoi['d48'])
->>> [VOCAB.itos[i] for i in g.mask(s).nonzero()[:, 0].tolist()]
-['|', '~']
+`FormGrammar.mask`: given where a token stream is (a `WrittenTracker`: position
+in the bar, the form so far), it says which tokens may come next so that every
+bar is exactly full in its meter, on a musical grid (`on_grid`), ties join only
+the same pitch across a barline, pitches stay inside a range (e.g. around the
+primer's), and the written form (repeat signs, endings, part labels) stays well
+formed.  `sample` and `sample_probs` draw tokens (temperature, nucleus);
+`rhythm_pitch_probs` tempers the note length and the pitch apart.
 """
 from __future__ import annotations
 
 import torch
 
-from st4rt_repl.tokenizers.melody import MAX_DURATION_TICKS, PITCH_HI, PITCH_LO, VOCAB
-
-NOTE, DURATION, AFTER_NOTE = 0, 1, 2   # what comes next: a note or barline / a duration / either
+from st4rt_repl.tokenizers.written import PITCH_HI, PITCH_LO
 
 
 def on_grid(ticks: int) -> bool:
     """Durations we let a model write: multiples of 3 or 4 ticks (24 ticks = a quarter)."""
     return ticks % 3 == 0 or ticks % 4 == 0
-
-
-def _fillable(n: int) -> list[bool]:
-    """fillable[r]: r ticks can be written as a sum of grid durations (0 counts)."""
-    ok = [False] * (n + 1)
-    ok[0] = True
-    for r in range(1, n + 1):
-        ok[r] = any(on_grid(d) and ok[r - d] for d in range(1, min(r, MAX_DURATION_TICKS) + 1))
-    return ok
-
-
-class BarState:
-    """Where a token stream is within its bar (a minimal tracker for the grammar).
-
-    >>> s = BarState(bar_len=72)
-    >>> for tok in ['p67', 'd36', 'r', 'd36', '|']:
-    ...     s.push(VOCAB.stoi[tok])
-    >>> s.bars, s.pos, s.phase
-    (1, 0, 0)
-    """
-
-    __slots__ = ("bar_len", "pos", "phase", "last_pitch", "tied_pitch", "bars")
-
-    def __init__(self, bar_len: int, pos: int = 0):
-        self.bar_len, self.pos, self.phase = bar_len, pos, NOTE
-        self.last_pitch = self.tied_pitch = None
-        self.bars = 0
-
-    def copy(self) -> "BarState":
-        s = BarState(self.bar_len, self.pos)
-        s.phase, s.last_pitch, s.tied_pitch, s.bars = self.phase, self.last_pitch, self.tied_pitch, self.bars
-        return s
-
-    def push(self, tok: int) -> None:
-        tok = int(tok)
-        if tok == VOCAB.bar:
-            self.pos, self.phase, self.bars = 0, NOTE, self.bars + 1
-            if self.tied_pitch is None:
-                self.last_pitch = None
-        elif VOCAB.is_pitch(tok):
-            self.phase, self.last_pitch, self.tied_pitch = DURATION, tok, None
-        elif VOCAB.is_duration(tok):
-            self.pos += VOCAB.ticks_of(tok)
-            self.phase = AFTER_NOTE
-        elif tok == VOCAB.tie:
-            self.tied_pitch, self.phase = self.last_pitch, AFTER_NOTE
-
-
-class BarGrammar:
-    """Token masks that keep bars exactly full; masks are cached per situation."""
-
-    def __init__(self, lo: int = PITCH_LO, hi: int = PITCH_HI, *, rests: bool = True,
-                 vocab_size: int = len(VOCAB)):
-        lo, hi = max(lo, PITCH_LO), min(hi, PITCH_HI)
-        self.V = vocab_size
-        self.starts = torch.zeros(vocab_size, dtype=torch.bool)
-        self.starts[VOCAB.pitch_id(lo):VOCAB.pitch_id(hi) + 1] = True
-        if rests:
-            self.starts[VOCAB.rest] = True
-        self._fill = _fillable(4 * MAX_DURATION_TICKS)
-        self._cache: dict[tuple, torch.Tensor] = {}
-
-    def _only(self, *toks: int) -> torch.Tensor:
-        m = torch.zeros(self.V, dtype=torch.bool)
-        m[list(toks)] = True
-        return m
-
-    def mask(self, s) -> torch.Tensor:
-        """Bool (V,) of the tokens allowed after state `s` (a BarState or alike)."""
-        rem = s.bar_len - s.pos
-        pitched = s.last_pitch is not None and s.last_pitch != VOCAB.rest
-        key = (s.phase, rem, pitched, s.tied_pitch)
-        m = self._cache.get(key)
-        if m is None:
-            m = self._cache[key] = self._make(s.phase, rem, pitched, s.tied_pitch)
-        return m
-
-    def _make(self, phase, rem, pitched, tied) -> torch.Tensor:
-        if phase == DURATION:
-            m = torch.zeros(self.V, dtype=torch.bool)
-            for d in range(1, min(rem, MAX_DURATION_TICKS) + 1):
-                if on_grid(d) and self._fill[rem - d]:
-                    m[VOCAB.duration_id(d)] = True
-            if not m.any():   # an off-grid primer left an odd remainder: fill it exactly
-                m[VOCAB.duration_id(max(1, min(rem, MAX_DURATION_TICKS)))] = True
-            return m
-        if rem <= 0:
-            if phase == AFTER_NOTE and pitched and tied is None:
-                return self._only(VOCAB.bar, VOCAB.tie)
-            return self._only(VOCAB.bar)
-        if tied is not None:
-            return self._only(tied)
-        return self.starts.clone()
-
-    def masks(self, states) -> torch.Tensor:
-        """Stacked masks (B, V) for a batch of states."""
-        return torch.stack([self.mask(s) for s in states])
 
 
 def pitch_range(pitches, margin: int = 4, min_span: int = 14) -> tuple[int, int]:
@@ -239,7 +121,6 @@ def interval_weights_table(weights: dict | None) -> torch.Tensor | None:
     >>> [float(t[prev, p - PITCH_LO + 1]) for p in (60, 62, 63, 64)], float(t[prev, 0]), float(t[-1].min())
     ([0.5, 1.0, 1.0, 0.5], 1.0, 1.0)
     """
-    from st4rt_repl.tokenizers.written import PITCH_HI, PITCH_LO
     if not weights:
         return None
     n = PITCH_HI - PITCH_LO + 1
@@ -300,7 +181,6 @@ def sample_probs(p: torch.Tensor, *, top_p: float = 1.0,
     return (j if idx is None else idx.gather(1, j))[:, 0]
 
 
-# ----- tokenizer v2: written form, one token per note ---------------------------------
 class FormGrammar:
     """Token masks for v2 streams: full bars AND a well-formed written form.
 

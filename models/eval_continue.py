@@ -165,13 +165,57 @@ def _new(t: Tune) -> list[Bar]:
     return list(t.bars[len(t.bars) - NEW_BARS:])
 
 
-def ngram_sampler(model, top_p: float = 0.95):
-    """Samples from the v2 n-gram under the same form grammar as the RNN."""
+def written_ngram(root, train, valid):
+    """(the n-gram baseline on written-form tokens, its settings): order and discount tuned
+    on `valid`, the settings cached in ``<corpus>/runs/ngram_v2.json``."""
+    from st4rt_repl.models import ngram
+    from st4rt_repl.tokenizers import written
+    stamp = f"v2.{written.LAYOUT_REVISION}.{len(train)}.{len(valid)}"
+    return ngram.tuned(train, valid, Path(root) / "runs" / "ngram_v2.json", stamp=stamp)
+
+
+def ngram_rows(model, ids, n_bars: int, k: int, *, lo: int, hi: int, parts: bool, open_bar: bool,
+               seed: int, top_p: float) -> list[list[int]]:
+    """k rows of new tokens after the primer `ids`, sampled from the n-gram `model` under the
+    RNN's form grammar (`continuation._generate`'s bookkeeping): `n_bars` new bars, after the
+    rest of an open or cut last bar."""
     import torch
 
     from st4rt_repl.models import continuation as C
-    from st4rt_repl.models.decoding import pitch_range, sample_probs
+    from st4rt_repl.models.decoding import sample_probs
     from st4rt_repl.tokenizers.written import VOCAB
+    grammar = C._grammar(lo, hi, parts)
+    tr0 = C._primer_features(ids, False)[0]
+    cut = not open_bar and tr0.prev_len > 0
+    target = n_bars + (1 if open_bar or cut else 0)
+    rows = C._Rows(tr0, k, target, open_bar or cut)
+    ctx = [list(ids) for _ in range(k)]
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range((target + 1) * (tr0.bar_len // 3 + 6)):   # every note a 32nd, plus form tokens
+        mask = C._masks(grammar, rows, None)
+        p = torch.from_numpy(model.next_probs(ctx)).float() * mask
+        p = p / p.sum(-1, keepdim=True).clamp_min(1e-30)
+        for i in range(k):                    # an all-zero row (cannot happen with KN): uniform
+            if not p[i].sum() > 0:
+                p[i] = mask[i].float() / mask[i].sum()
+        toks = sample_probs(p, top_p=top_p, generator=gen).tolist()
+        for i, tok in enumerate(toks):
+            if rows.done[i]:
+                continue
+            rows.tr[i].push(tok)
+            rows.out[i].append(tok)
+            ctx[i].append(tok)
+            if tok in VOCAB.bar_ends and rows.bars_left(i) <= 0:
+                rows.done[i] = True
+        if all(rows.done):
+            break
+    return rows.out
+
+
+def ngram_sampler(model, top_p: float = 0.95):
+    """Samples from the written-form n-gram under the same form grammar as the RNN."""
+    from st4rt_repl.models import continuation as C
+    from st4rt_repl.models.decoding import pitch_range
 
     def run(primer: Tune, k: int, seed: int) -> list[Tune]:
         base = C._prepare(primer)
@@ -179,31 +223,9 @@ def ngram_sampler(model, top_p: float = 0.95):
         moved = base.transpose(shift) if shift else base
         ids, open_bar = C._primer_ids(moved)
         lo, hi = pitch_range([n.pitch for b in moved.bars for n in b.notes])
-        grammar = C._grammar(lo, hi, C._uses_parts(base))
-        tr0 = C._primer_features(ids, False)[0]
-        cut = not open_bar and tr0.prev_len > 0
-        rows = C._Rows(tr0, k, NEW_BARS + (1 if open_bar or cut else 0), open_bar or cut)
-        ctx = [list(ids) for _ in range(k)]
-        gen = torch.Generator().manual_seed(seed)
-        for _ in range(2000):
-            mask = C._masks(grammar, rows, None)
-            p = torch.from_numpy(model.next_probs(ctx)).float() * mask
-            p = p / p.sum(-1, keepdim=True).clamp_min(1e-30)
-            for i in range(k):                    # an all-zero row (cannot happen with KN): uniform
-                if not p[i].sum() > 0:
-                    p[i] = mask[i].float() / mask[i].sum()
-            toks = sample_probs(p, top_p=top_p, generator=gen).tolist()
-            for i, tok in enumerate(toks):
-                if rows.done[i]:
-                    continue
-                rows.tr[i].push(tok)
-                rows.out[i].append(tok)
-                ctx[i].append(tok)
-                if tok in VOCAB.bar_ends and rows.bars_left(i) <= 0:
-                    rows.done[i] = True
-            if all(rows.done):
-                break
-        return [C._assemble(base, o, open_bar, shift) for o in rows.out]
+        new = ngram_rows(model, ids, NEW_BARS, k, lo=lo, hi=hi, parts=C._uses_parts(base), open_bar=open_bar,
+                         seed=seed, top_p=top_p)
+        return [C._assemble(base, o, open_bar, shift) for o in new]
     return run
 
 
@@ -317,8 +339,8 @@ def nll_report(paths: dict, ngram_model, test_seqs) -> dict:
     from st4rt_repl.models.train_rnn import evaluate, prepare
     out = {}
     for name, p in paths.items():
-        model, _ = load_checkpoint(p, expect=2)
-        out[name] = round(evaluate(model, prepare(test_seqs, 2, model.cfg.aligned))["nll_per_note"], 4)
+        model, _ = load_checkpoint(p)
+        out[name] = round(evaluate(model, prepare(test_seqs, model.cfg.aligned))["nll_per_note"], 4)
     out["ngram"] = round(ngram_model.evaluate(test_seqs)["nll_per_note"], 4)
     out["rnn_vs_ngram"] = round(out.get("rnn", math.nan) / out["ngram"], 4)
     return out
@@ -369,8 +391,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from st4rt_repl import paths
     from st4rt_repl.corpus import views
-    from st4rt_repl.models import continuation as C, ngram
-    from st4rt_repl.tokenizers import written
+    from st4rt_repl.models import continuation as C
     root = args.corpus or paths.corpus_dir()
     for need in (args.rnn, args.noattn):
         if not Path(need).exists():
@@ -389,8 +410,7 @@ def main(argv=None) -> int:
         print(f"st4rt eval continue: cannot read the corpus at {root}: {e}", file=sys.stderr)
         return 2
     t0 = time.time()
-    stamp = f"v2.{written.LAYOUT_REVISION}.{len(train)}.{len(valid)}"
-    ng, info = ngram.tuned(train, valid, Path(root) / "runs" / "ngram_v2.json", stamp=stamp, version=2)
+    ng, info = written_ngram(root, train, valid)
     kw = {"top_p": args.top_p, "temperature": args.temperature}
     scales = (args.pitch_scale, args.rhythm_scale)
     weights = [None if given is None else {int(t): w for t, w in given}

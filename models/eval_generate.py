@@ -17,9 +17,10 @@ ceiling's note-length overlap ranged 0.85-0.97 over three draws), so
 Samplers: ``vae_prior`` (MusicVAE, z ~ N(0, I): round 1's generate),
 ``vae_posterior`` (MusicVAE, z from the aggregate-posterior mixture, when its file
 exists), ``vae_phrases`` (MusicVAE, whole 2-bar phrases from prior codes joined
-without leaps: what a profile drives), ``rnn_v1`` / ``rnn_v2`` (the round-1 and the
-written-form attention-RNN writing from a meter/key prefix), ``ngram`` (Kneser-Ney
-over the same tokens, sampled under the same bar grammar), ``generate`` (the
+without leaps: what a profile drives), ``rnn`` (the written-form attention-RNN
+writing from a meter/key prefix), ``ngram`` (Kneser-Ney over the same written-form
+tokens, sampled under the same form grammar, from the same prefix; before
+2026-12-04 it sampled round 1's tokens, the melody as played), ``generate`` (the
 shipped `generation.generate`).  ``--methods`` picks some; ``--data DIR`` uses a
 folder of tunes as the real set (and trains the n-gram on it: a smoke test only).
 """
@@ -50,7 +51,7 @@ def parse_args(argv):
                    help=f"comma-separated, from {','.join(ALL_METHODS)}")
     p.add_argument("--data", help="folder of real tunes (default: corpus test split)")
     p.add_argument("--ngram-order", type=int, default=0,
-                   help="n-gram order (default: the tuned one cached by `st4rt eval rnn`, else 8)")
+                   help="n-gram order (default: the one tuned on valid, as `st4rt eval continue` caches it)")
     return p.parse_args(argv)
 
 
@@ -129,83 +130,32 @@ def draw_conditions(real: list, n: int, bars: int, seed: int):
 
 
 # ----- the n-gram sampler ------------------------------------------------------------------
-# The pitch range, in the tonic-C space, that the n-gram samples in (the corpus's
-# tonic-moved tunes sit in 55..86 but for a handful of notes).
-C_RANGE = (53, 89)
-
-
-class NgramSampler:
-    """Kneser-Ney samples under the RNN's bar grammar (every bar exactly full), tonic C."""
-
-    def __init__(self, seqs, order: int, mult: float = 1.0):
-        from st4rt_repl.models.ngram import KneserNey
-        self.model = KneserNey(seqs, order=order, mult=mult)
-        self.order = order
-
-    def next_probs(self, rows: list[list[int]]) -> np.ndarray:
-        """P(next token | each row's last order-1 tokens), (rows, V)."""
-        ctx = [list(r[-(self.order - 1):]) + [0] for r in rows]
-        last_rows = np.cumsum([len(c) - 1 for c in ctx]) - 1
-        for L, p, _ in self.model.distributions(ctx, skip_prefix=False):
-            if L == self.order:
-                return p[last_rows]
-        raise AssertionError("unreachable")
-
-    def tunes(self, meter, key, bars: int, k: int, seed: int) -> list:
-        from st4rt_repl.models.attention_rnn import Tracker
-        from st4rt_repl.models.decoding import BarGrammar
-        from st4rt_repl.models.generation import distinct, place_in_key
-        from st4rt_repl.tokenizers.melody import VOCAB, decode
-        from st4rt_repl.tune import Key
-        rng = np.random.default_rng(seed)
-        grammar = BarGrammar(*C_RANGE)
-        prefix = [VOCAB.bos, VOCAB.stoi[f"M:{meter[0]}/{meter[1]}"], VOCAB.stoi["K:0"],
-                  VOCAB.stoi[f"mode:{key.mode}"]]
-        rows = [list(prefix) for _ in range(2 * k)]
-        trackers = [Tracker() for _ in rows]
-        for tr in trackers:
-            for t in prefix:
-                tr.push(t)
-        done = [False] * len(rows)
-        for _ in range(bars * 200):
-            live = [i for i, d in enumerate(done) if not d]
-            if not live:
-                break
-            p = self.next_probs([rows[i] for i in live])
-            mask = grammar.masks([trackers[i] for i in live]).numpy()
-            p = np.where(mask, p, 0.0)
-            for j, i in enumerate(live):
-                q = p[j] if p[j].sum() > 0 else mask[j].astype(float)
-                tok = int(rng.choice(len(q), p=q / q.sum()))
-                rows[i].append(tok)
-                trackers[i].push(tok)
-                if tok == VOCAB.bar and trackers[i].bar_index >= bars:
-                    done[i] = True
-        made = []
-        for r in rows:
-            t = decode(r, title="n-gram")
-            made.append(place_in_key(t.with_(key=Key("C", key.mode), meter=tuple(meter)), key))
-        return distinct(made, k)
+def ngram_tunes(model, meter, key, bars: int, k: int, seed: int) -> list:
+    """k distinct tunes of `bars` written bars that the written-form n-gram (tonic C) samples
+    from the prefix, under the RNN's form grammar, placed like `generation.rnn_tunes`'s."""
+    from st4rt_repl.models.continuation import _prefix_tunes
+    from st4rt_repl.models.eval_continue import ngram_rows
+    from st4rt_repl.models.generation import _centred, distinct
+    made = _prefix_tunes(meter, key, True, lambda ids, lo, hi: ngram_rows(
+        model, ids, bars, 2 * k, lo=lo, hi=hi, parts=False, open_bar=False, seed=seed, top_p=1.0))
+    return distinct([_centred(t) for t in made], k)
 
 
 def _ngram(data: str | None, order_arg: int):
-    from st4rt_repl.corpus import views
-    from st4rt_repl.tokenizers import encode
+    """(the n-gram, its order): trained on the folder's tunes (tonic C), else the corpus's."""
+    from st4rt_repl.models.ngram import KneserNey
     if data:
-        from st4rt_repl.models.music_vae import tonic_shift
-        seqs = []
-        for t in real_tunes(data):
-            s = tonic_shift(t)
-            seqs.append(np.array(encode(t.transpose(s) if s else t), np.int64))
-        return NgramSampler(seqs, order_arg or 4), order_arg or 4
-    order, mult = 8, 1.0
-    cache = views._root(None) / "ngram_rnn.json"
-    if cache.exists():
-        info = json.loads(cache.read_text())
-        if str(info.get("stamp", "")).startswith("tonic:"):
-            order, mult = int(info["order"]), float(info["mult"])
-    order = order_arg or order
-    return NgramSampler(views.rnn_sequences("train", transpose="tonic"), order, mult), order
+        from st4rt_repl.models.eval_rnn import encode_tunes
+        order = order_arg or 4
+        return KneserNey(encode_tunes(real_tunes(data), tonic=True), order=order), order
+    from st4rt_repl import paths
+    from st4rt_repl.corpus import views
+    from st4rt_repl.models.eval_continue import written_ngram
+    train, valid = views.written_sequences("train"), views.written_sequences("valid")
+    model, info = written_ngram(paths.corpus_dir(), train, valid)
+    if order_arg and order_arg != info["order"]:
+        model = KneserNey(train, order=order_arg, mult=info["mult"])
+    return model, model.order
 
 
 # ----- the run -------------------------------------------------------------------------------
@@ -223,7 +173,7 @@ def _sample(method: str, conds, bars: int, seed: int, ngram=None) -> list:
     for j, ((meter, key), count) in enumerate(sorted(groups.items(), key=str)):
         s = seed * 1000 + j
         if method == "ngram":
-            made = ngram.tunes(meter, key, bars, count, s)
+            made = ngram_tunes(ngram, meter, key, bars, count, s)
         elif method == "generate":
             made = g.generate(meter, key, bars, count, s)
         else:

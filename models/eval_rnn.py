@@ -12,11 +12,10 @@ over the same tokens.  No decoding constraints are applied (plain model scores).
 
 Baselines, measured in the same run on the same tunes: an interpolated
 Kneser-Ney n-gram fitted on the train split (order and discount tuned on valid;
-the tuned settings are cached in ``<corpus>/ngram_rnn.json``, or
-``ngram_rnn_v2.json`` for written-form tokens), and the same network without
-attention (``attention_rnn_noattn.pt``).  Each model reads tunes the way it was
-trained (transposed to tonic C or as written; tokenizer v1, the melody as
-played, or v2, the written form: the checkpoint says which).
+the tuned settings are cached in ``<corpus>/ngram_rnn_v2.json``), and the same
+network without attention (``attention_rnn_noattn.pt``).  Every model reads the
+written form (tokenizer v2; a round-1 checkpoint, v1, is refused in one line),
+transposed to tonic C or as written, the way it was trained (the checkpoint says which).
 """
 from __future__ import annotations
 
@@ -52,20 +51,18 @@ def _folder_tunes(path: Path):
     return out, skipped
 
 
-def _encode(tunes, tonic: bool, version: int = 1):
+def encode_tunes(tunes, tonic: bool):
+    """Written-form token ids (int64) of each tune, moved to tonic C when `tonic`
+    (tunes the tokenizer refuses are left out)."""
     import numpy as np
     from st4rt_repl.models.continuation import _tonic_shift
-    from st4rt_repl.tokenizers import melody, written
-    from st4rt_repl.tokenizers.melody import TokenizeError
+    from st4rt_repl.tokenizers import written
     seqs = []
     for t in tunes:
         s = _tonic_shift(t, {"transpose": "tonic"}) if tonic else 0
-        if version == 1:
-            t = t.performed()
         try:
-            enc = melody.encode if version == 1 else written.encode
-            seqs.append(np.array(enc(t.transpose(s) if s else t), dtype=np.int64))
-        except TokenizeError:
+            seqs.append(np.array(written.encode(t.transpose(s) if s else t), dtype=np.int64))
+        except written.TokenizeError:
             pass
     return seqs
 
@@ -82,15 +79,19 @@ def main(argv=None) -> int:
     import torch
     torch.set_num_threads(1)
     from st4rt_repl import paths
-    from st4rt_repl.models.attention_rnn import load_checkpoint, tokenizer_version
+    from st4rt_repl.models.attention_rnn import CheckpointVersionError, load_checkpoint, tokenizer_version
     from st4rt_repl.models.train_rnn import evaluate, prepare
     root = args.corpus or paths.corpus_dir()
     if not args.checkpoint.exists():
         print(f"st4rt eval rnn: no checkpoint at {args.checkpoint}", file=sys.stderr)
         return 2
-    model, ck = load_checkpoint(args.checkpoint)
+    try:
+        model, ck = load_checkpoint(args.checkpoint)
+        m2, ck2 = load_checkpoint(args.noattn) if args.noattn.exists() else (None, None)
+    except CheckpointVersionError as e:
+        print(f"st4rt eval rnn: {e}", file=sys.stderr)
+        return 2
     tonic = ck.get("transpose") == "tonic"
-    version = tokenizer_version(ck)
     if args.data is not None:
         if not args.data.is_dir():
             print(f"{args.data}: not a folder", file=sys.stderr)
@@ -98,43 +99,39 @@ def main(argv=None) -> int:
         tunes, skipped = _folder_tunes(args.data)
 
         def seqs_for(t):
-            return _encode(tunes, t, version)
+            return encode_tunes(tunes, t)
     else:
         from st4rt_repl.corpus import views
         skipped = 0
 
         def seqs_for(t):
-            view = views.rnn_sequences if version == 1 else views.written_sequences
-            return view("test", root=root, transpose="tonic" if t else "none")
+            return views.written_sequences("test", root=root, transpose="tonic" if t else "none")
     seqs = seqs_for(tonic)
     if not seqs:
         print("st4rt eval rnn: no tunes to evaluate", file=sys.stderr)
         return 2
-    res = evaluate(model, prepare(seqs, version, model.cfg.aligned))
+    res = evaluate(model, prepare(seqs, model.cfg.aligned))
     out = {"nll_per_note": res["nll_per_note"], "accuracy": res["accuracy"]}
     if not args.no_ngram:
         from st4rt_repl.corpus import views
         from st4rt_repl.models.ngram import tuned
         view = "tonic" if tonic else "none"
-        seqs_of = views.rnn_sequences if version == 1 else views.written_sequences
-        train = seqs_of("train", root=root, transpose=view)
-        valid = seqs_of("valid", root=root, transpose=view)
+        train = views.written_sequences("train", root=root, transpose=view)
+        valid = views.written_sequences("valid", root=root, transpose=view)
         stamp = f"{view}:{len(train)}:{sum(len(s) for s in train)}"
-        cache = Path(root) / ("ngram_rnn.json" if version == 1 else "ngram_rnn_v2.json")
-        ng, info = tuned(train, valid, cache, stamp=stamp, version=version)
+        ng, info = tuned(train, valid, Path(root) / "ngram_rnn_v2.json", stamp=stamp)
         r = ng.evaluate(seqs)
         out["ngram"] = {"nll_per_note": r["nll_per_note"], "accuracy": r["accuracy"],
                         "order": info["order"], "discount_mult": info["mult"]}
-    if args.noattn.exists():
-        m2, ck2 = load_checkpoint(args.noattn, expect=version)
+    if m2 is not None:
         t2 = ck2.get("transpose") == "tonic"
-        r2 = evaluate(m2, prepare(seqs if t2 == tonic else seqs_for(t2), version, m2.cfg.aligned))
+        r2 = evaluate(m2, prepare(seqs if t2 == tonic else seqs_for(t2), m2.cfg.aligned))
         out["no_attention"] = {"nll_per_note": r2["nll_per_note"], "accuracy": r2["accuracy"]}
     if "ngram" in out:
         out["ratio_to_ngram"] = out["nll_per_note"] / out["ngram"]["nll_per_note"]
     out.update(tunes=len(seqs), notes=res["notes"], tokens=res["tokens"],
                nll_per_token=res["nll_per_token"], skipped=skipped,
-               transpose="tonic" if tonic else "none", tokenizer=version)
+               transpose="tonic" if tonic else "none", tokenizer=tokenizer_version(ck))
     print(json.dumps(out))
     return 0
 

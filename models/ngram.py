@@ -1,4 +1,4 @@
-"""Interpolated Kneser-Ney n-gram baseline over our melody tokens (numpy, no loops per token).
+"""Interpolated Kneser-Ney n-gram baseline over the written-form tokens (numpy, no loops per token).
 
 Contexts are hashed to 64-bit ints (a rolling hash of the last n-1 tokens), so
 counting an order is one `np.unique` over the corpus.  Every order below the top
@@ -11,10 +11,12 @@ split.  Evaluation builds the full next-token distribution at every position
 Fitting the counts takes seconds, tuning a few passes of that; `tuned()` caches
 the chosen order and multiplier (not the tables) in a JSON file beside the corpus.
 
->>> seqs = [np.array([1, 6, 40, 41, 50, 76, 3, 50, 76, 3, 2])] * 3
+>>> V = written.VOCAB
+>>> ids = ['<s>', 'M:2/4', 'K:0', 'mode:major', 'p60:24', 'p62:24', '|', 'p60:24', 'p62:24', '|', '</s>']
+>>> seqs = [np.array([V.stoi[t] for t in ids])] * 3
 >>> m = KneserNey(seqs, order=3)
->>> r = m.evaluate(seqs, skip=1)
->>> round(r["accuracy"], 2), r["nll_per_token"] < 1.0   # "76 3" is followed by 50, then by </s>
+>>> r = m.evaluate(seqs)
+>>> round(r["accuracy"], 2), r["nll_per_token"] < 1.0   # "p62:24 |" is followed by p60:24, then by </s>
 (0.86, True)
 """
 from __future__ import annotations
@@ -25,18 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from st4rt_repl.tokenizers import melody, written
-from st4rt_repl.tokenizers.melody import VOCAB
-
-
-def _prefix_fn(version: int):
-    return melody.prefix_length if version == 1 else written.prefix_length
-
-
-def _is_note(version: int) -> np.ndarray:
-    if version == 1:
-        return np.array([VOCAB.is_pitch(i) for i in range(len(VOCAB))])
-    return np.arange(len(written.VOCAB)) >= written.VOCAB.first_note
+from st4rt_repl.tokenizers import written
 
 _MUL = np.uint64(0x9E3779B97F4A7C15)
 
@@ -47,7 +38,7 @@ def _mix(h: np.ndarray, v: np.ndarray) -> np.ndarray:
         return h ^ (h >> np.uint64(29))
 
 
-def _flatten(seqs, pad: int, version: int = 1):
+def _flatten(seqs, pad: int):
     """All tunes in one array, each preceded by `pad` zeros; returns (flat, target positions, first non-prefix index per target)."""
     parts, pos, scored = [], [], []
     at = 0
@@ -56,7 +47,7 @@ def _flatten(seqs, pad: int, version: int = 1):
         parts.append(np.zeros(pad, dtype=np.int64))
         parts.append(s)
         base = at + pad
-        n0 = _prefix_fn(version)(list(s[:64]))
+        n0 = written.prefix_length(list(s[:64]))
         idx = np.arange(base + 1, base + len(s))
         pos.append(idx)
         scored.append(idx >= base + n0)
@@ -80,12 +71,9 @@ class _Table:
 class KneserNey:
     """An interpolated Kneser-Ney model of the given order, fitted on token sequences."""
 
-    def __init__(self, seqs, order: int = 8, mult: float = 1.0, vocab: int | None = None,
-                 version: int = 1):
-        self.version = version
-        vocab = vocab or (len(VOCAB) if version == 1 else len(written.VOCAB))
-        self.order, self.mult, self.V = order, mult, vocab
-        flat, pos, _ = _flatten(seqs, order, version)
+    def __init__(self, seqs, order: int = 8, mult: float = 1.0, vocab: int | None = None):
+        self.order, self.mult, self.V = order, mult, vocab or len(written.VOCAB)
+        flat, pos, _ = _flatten(seqs, order)
         self.raw: list[_Table] = []
         self.kn: list[_Table] = []
         w = flat[pos]
@@ -109,7 +97,7 @@ class KneserNey:
     def distributions(self, seqs, top: int | None = None, skip_prefix: bool = True):
         """Yield (order, probabilities (N, V), targets (N,)) for orders 1..top (top: raw counts)."""
         top = top or self.order
-        flat, pos, scored = _flatten(seqs, self.order, self.version)
+        flat, pos, scored = _flatten(seqs, self.order)
         if skip_prefix:
             pos = pos[scored]
         target = flat[pos]
@@ -150,7 +138,7 @@ class KneserNey:
         for chunk in _chunks(seqs):
             for L, p, tgt in self.distributions(chunk):
                 if L == self.order:
-                    parts.append(_metrics(p, tgt, self.version))
+                    parts.append(_metrics(p, tgt))
         return _merge(parts)
 
     def next_probs(self, contexts) -> np.ndarray:
@@ -180,9 +168,9 @@ def _chunks(seqs, tokens: int = 6000):
         yield cur
 
 
-def _metrics(p: np.ndarray, tgt: np.ndarray, version: int = 1) -> dict:
+def _metrics(p: np.ndarray, tgt: np.ndarray) -> dict:
     lp = np.log2(np.maximum(p[np.arange(len(tgt)), tgt], 1e-300))
-    notes = int(_is_note(version)[tgt].sum())
+    notes = int((tgt >= written.VOCAB.first_note).sum())
     return {"nll_per_note": float(-lp.sum() / max(notes, 1)), "nll_per_token": float(-lp.mean()),
             "accuracy": float((p.argmax(1) == tgt).mean()), "tokens": int(len(tgt)), "notes": notes,
             "_bits": float(-lp.sum()), "_correct": float((p.argmax(1) == tgt).sum())}
@@ -197,19 +185,18 @@ def _merge(parts: list[dict]) -> dict:
             "accuracy": sum(p["_correct"] for p in parts) / max(toks, 1), "tokens": toks, "notes": notes}
 
 
-def tune(train, valid, orders=range(2, 21), mults=(0.7, 0.85, 1.0, 1.15, 1.3, 1.5, 1.75), log=None,
-         version: int = 1) -> dict:
+def tune(train, valid, orders=range(2, 13), mults=(0.85, 1.0, 1.15, 1.3), log=None) -> dict:
     """Choose order and discount multiplier by valid bits/note; returns the best settings."""
     best = {"nll_per_note": math.inf}
     top = max(orders)
     for mult in mults:
-        m = KneserNey(train, order=top, mult=mult, version=version)
+        m = KneserNey(train, order=top, mult=mult)
         # one pass yields every order's distribution with raw counts on top
         per_order: dict[int, list] = {}
         for chunk in _chunks(valid):
             for L, p, tgt in m.distributions(chunk, top=top):
                 if L in orders:
-                    per_order.setdefault(L, []).append(_metrics(p, tgt, version))
+                    per_order.setdefault(L, []).append(_metrics(p, tgt))
         for L, parts in sorted(per_order.items()):
             r = _merge(parts)
             if log:
@@ -219,8 +206,7 @@ def tune(train, valid, orders=range(2, 21), mults=(0.7, 0.85, 1.0, 1.15, 1.3, 1.
     return best
 
 
-def tuned(train, valid, cache: Path | None, stamp: str = "", log=None,
-          version: int = 1) -> tuple[KneserNey, dict]:
+def tuned(train, valid, cache: Path | None, stamp: str = "", log=None) -> tuple[KneserNey, dict]:
     """The tuned model: settings from `cache` (JSON) when its stamp matches, else tune and save."""
     info = None
     if cache is not None and Path(cache).exists():
@@ -228,10 +214,9 @@ def tuned(train, valid, cache: Path | None, stamp: str = "", log=None,
         if info.get("stamp") != stamp:
             info = None
     if info is None:
-        info = tune(train, valid, log=log, version=version) if version == 1 else \
-            tune(train, valid, orders=range(2, 13), mults=(0.85, 1.0, 1.15, 1.3), log=log, version=version)
+        info = tune(train, valid, log=log)
         info["stamp"] = stamp
         if cache is not None:
             Path(cache).parent.mkdir(parents=True, exist_ok=True)
             Path(cache).write_text(json.dumps(info))
-    return KneserNey(train, order=info["order"], mult=info["mult"], version=version), info
+    return KneserNey(train, order=info["order"], mult=info["mult"]), info

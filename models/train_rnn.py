@@ -4,9 +4,9 @@ Adam, gradient clipping, dropout, early stopping on the valid split, a rich
 progress bar with ETA, and resumable checkpoints: Ctrl-C, then the same command
 again, resumes from the last evaluation (``--fresh`` starts over).  Seeds are fixed.
 
-Data: ``st4rt_repl.corpus.views.rnn_sequences(split, transpose=...)``.  Long tunes
-are cut into random windows of ``--max-len`` tokens (features such as the bar
-position are computed on the whole tune first, so a window keeps them).
+Data: ``st4rt_repl.corpus.views.written_sequences(split, transpose=...)`` (tokenizer
+v2).  Long tunes are cut into random windows of ``--max-len`` tokens (features such
+as the bar position are computed on the whole tune first, so a window keeps them).
 
 Several processes (one machine or several)::
 
@@ -33,26 +33,19 @@ import torch
 import torch.nn.functional as F
 
 from st4rt_repl.models import update_checkpoint
-from st4rt_repl.models.attention_rnn import AttentionRNN, RNNConfig, featurizer, save_checkpoint
-from st4rt_repl.tokenizers import melody, written
+from st4rt_repl.models.attention_rnn import AttentionRNN, RNNConfig, featurize_written, save_checkpoint
+from st4rt_repl.tokenizers import written
 
 
-def note_mask(version: int) -> np.ndarray:
-    """Bool per token id: the tokens that start a note or rest (bits/note counts these)."""
-    if version == 1:
-        return np.array([melody.VOCAB.is_pitch(i) for i in range(len(melody.VOCAB))])
+def note_mask() -> np.ndarray:
+    """Bool per token id: the tokens that are a note or rest (bits/note counts these)."""
     return np.arange(len(written.VOCAB)) >= written.VOCAB.first_note
 
 
-def vocab_size(version: int) -> int:
-    return len(melody.VOCAB) if version == 1 else len(written.VOCAB)
-
-
-def prepare(seqs, version: int = 1, aligned: bool = False) -> list[tuple[np.ndarray, np.ndarray, int]]:
+def prepare(seqs, aligned: bool = False) -> list[tuple[np.ndarray, np.ndarray, int]]:
     """(features, ids, prefix length) per tune (`aligned`: see `RNNConfig.aligned`)."""
-    feat = featurizer(version, aligned)
-    plen = melody.prefix_length if version == 1 else written.prefix_length
-    return [(feat(s), np.asarray(s, dtype=np.int64), plen(list(s[:64]))) for s in seqs]
+    return [(featurize_written(s, aligned), np.asarray(s, dtype=np.int64), written.prefix_length(list(s[:64])))
+            for s in seqs]
 
 
 def make_batches(data, batch_tokens: int, max_len: int, rng: random.Random):
@@ -119,7 +112,7 @@ def evaluate(model, data, batch_tokens: int = 8192) -> dict:
         nll -= lp.gather(-1, yy[..., None])[..., 0][m].sum().item()
         correct += (logits.argmax(-1) == yy)[m].sum().item()
         tokens += m.sum().item()
-        notes += int(torch.from_numpy(note_mask(model.cfg.tokenizer))[yy][m].sum().item())
+        notes += int(torch.from_numpy(note_mask())[yy][m].sum().item())
     model.train()
     bits = nll / math.log(2)
     return {"nll_per_note": bits / max(notes, 1), "nll_per_token": bits / max(tokens, 1),
@@ -162,8 +155,8 @@ def train(cfg: RNNConfig, train_seqs, valid_seqs, *, out: Path, lr: float = 2e-3
     old = [p for n, p in model.named_parameters() if n not in missing]
     groups = [{"params": old, "lr": lr}] + ([{"params": fresh, "lr": new_lr or lr}] if fresh else [])
     opt = torch.optim.Adam(groups)
-    train_data = prepare(train_seqs[rank::world], cfg.tokenizer, cfg.aligned)
-    valid_data = prepare(valid_seqs, cfg.tokenizer, cfg.aligned) if rank == 0 else []
+    train_data = prepare(train_seqs[rank::world], cfg.aligned)
+    valid_data = prepare(valid_seqs, cfg.aligned) if rank == 0 else []
     start_epoch, step, best, bad, history = 0, 0, float("inf"), 0, []
     if resume and state_path.exists():
         st = torch.load(state_path, map_location="cpu", weights_only=True)
@@ -335,8 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="train on a random subset of N train sequences")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--tokenizer", type=int, choices=[1, 2], default=written.TOKENIZER_VERSION,
-                   help="token layout: 2 = written form, one token per note (default); 1 = round 1")
+    p.add_argument("--tokenizer", type=int, choices=[written.TOKENIZER_VERSION], default=written.TOKENIZER_VERSION,
+                   help="token layout: 2 = written form, one token per note (the only one; round 1's v1 is retired)")
     p.add_argument("--fresh", action="store_true", help="ignore a saved state; start over")
     p.add_argument("--set-scales", nargs=2, type=float, metavar=("PITCH", "RHYTHM"),
                    help="do not train: store these temperature scales in the --out checkpoint")
@@ -380,10 +373,10 @@ def main(argv=None) -> int:
     root = args.corpus or paths.corpus_dir()
     out = args.out or Path(root) / "runs" / "rnn.pt"
     out.parent.mkdir(parents=True, exist_ok=True)
-    seqs = views.rnn_sequences if args.tokenizer == 1 else views.written_sequences
     try:
-        train_seqs = seqs("train", root=root, transpose=args.transpose)
-        valid_seqs = seqs("valid", root=root, transpose="tonic" if args.transpose == "tonic" else "none")
+        train_seqs = views.written_sequences("train", root=root, transpose=args.transpose)
+        valid_seqs = views.written_sequences("valid", root=root,
+                                             transpose="tonic" if args.transpose == "tonic" else "none")
     except (OSError, ValueError) as e:
         print(f"st4rt train rnn: cannot read the corpus at {root}: {e}", file=sys.stderr)
         return 2
@@ -391,9 +384,8 @@ def main(argv=None) -> int:
         pick = sorted(random.Random(args.seed).sample(range(len(train_seqs)), args.limit))
         train_seqs = [train_seqs[i] for i in pick]
     cfg = RNNConfig(hidden=args.hidden, emb=args.emb, window=0 if args.no_attention else args.window,
-                    lookback=not args.no_lookback, dropout=args.dropout, tokenizer=args.tokenizer,
-                    copy=args.copy,
-                    vocab=vocab_size(args.tokenizer), aligned=args.tokenizer == 2 and not args.unaligned)
+                    lookback=not args.no_lookback, dropout=args.dropout, copy=args.copy,
+                    vocab=len(written.VOCAB), aligned=not args.unaligned)
     info = {"transpose": args.transpose, "argv": " ".join(argv or sys.argv[1:]),
             "train_tunes": len(train_seqs), "valid_tunes": len(valid_seqs)}
     res = train(cfg, train_seqs, valid_seqs, out=out, lr=args.lr, batch_tokens=args.batch_tokens,

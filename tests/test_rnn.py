@@ -12,11 +12,10 @@ import pytest
 import torch
 
 from st4rt_repl.models import continuation
-from st4rt_repl.models.attention_rnn import (AttentionRNN, RNNConfig, featurize, featurize_written,
+from st4rt_repl.models.attention_rnn import (AttentionRNN, RNNConfig, WrittenTracker, featurize_written,
                                              load_checkpoint, save_checkpoint)
-from st4rt_repl.models.decoding import BarGrammar, BarState
+from st4rt_repl.models.decoding import FormGrammar
 from st4rt_repl.tokenizers import written
-from st4rt_repl.tokenizers.melody import VOCAB, encode
 from st4rt_repl.tune import Bar, Key, Note, Tune
 
 V2 = written.VOCAB
@@ -65,14 +64,13 @@ def overfit_ckpt(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("version", [1, 2])
-def test_generation_path_matches_training_path(version):
+def test_generation_path_matches_training_path():
     torch.manual_seed(1)
-    ids = encode(TUNE) if version == 1 else written.encode(TUNE.with_repeat(1, 2))
-    f = torch.as_tensor((featurize if version == 1 else featurize_written)(ids)).long()[None]
+    ids = written.encode(TUNE.with_repeat(1, 2))
+    f = torch.as_tensor(featurize_written(ids)).long()[None]
     for window, copy in ((6, False), (0, False), (6, True), (64, True)):
-        m = AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=window, tokenizer=version,
-                                   vocab=len(VOCAB) if version == 1 else len(V2), copy=copy)).eval()
+        m = AttentionRNN(RNNConfig(hidden=16, emb=8, feat=4, attn=8, window=window, tokenizer=2,
+                                   vocab=len(V2), copy=copy)).eval()
         if copy:                        # a gate that mixes in the pointer, not the 88 % it starts at
             torch.nn.init.normal_(m.gate.weight)
             torch.nn.init.normal_(m.cbias)
@@ -168,13 +166,14 @@ def test_tie_in_primer_forces_the_same_pitch(random_ckpt):
 
 
 def test_grammar_never_leaves_an_unfillable_remainder():
-    g = BarGrammar(60, 72)
-    s = BarState(bar_len=72)
-    s.push(VOCAB.stoi["p60"])
-    allowed = [VOCAB.ticks_of(i) for i in g.mask(s).nonzero()[:, 0].tolist()]
+    g, t = FormGrammar(60, 72), WrittenTracker()
+    for tok in ["<s>", "M:3/4", "K:0", "mode:major"]:
+        t.push(V2.stoi[tok])
+    mask = g.mask(t, bars_left=2)
+    allowed = {V2.note_of(i)[1] for i in mask.nonzero()[:, 0].tolist() if i >= V2.first_note}
     assert 72 in allowed and 36 in allowed and 8 in allowed
     assert 71 not in allowed and 70 not in allowed and 1 not in allowed   # 1 or 2 ticks would remain
-    assert g.mask(s)[VOCAB.bar].item() is False
+    assert mask[V2.bar].item() is False
 
 
 def test_missing_checkpoint_is_not_available(tmp_path):
@@ -222,7 +221,7 @@ def test_cli_writes_candidates(tmp_path, random_ckpt):
 
 def test_ngram_learns_repetition():
     from st4rt_repl.models.ngram import KneserNey
-    seqs = [np.array(encode(TUNE.transpose(s))) for s in (0, 2, 4, 5)]
+    seqs = [np.array(written.encode(TUNE.transpose(s))) for s in (0, 2, 4, 5)]
     m3 = KneserNey(seqs, order=3)
     m1 = KneserNey(seqs, order=1)
     r3, r1 = m3.evaluate(seqs[:1]), m1.evaluate(seqs[:1])
@@ -369,16 +368,19 @@ def test_final_barline_becomes_a_part_end_unless_a_repeat_is_open(random_ckpt):
 
 
 def test_round_1_checkpoint_is_refused_in_one_line(tmp_path):
+    from dataclasses import asdict
+
     from st4rt_repl.errors import NotAvailable
-    old = tmp_path / "v1.pt"
-    save_checkpoint(old, AttentionRNN(RNNConfig(hidden=8, emb=4, feat=2, attn=4, window=4)))
+    old = tmp_path / "v1.pt"           # a round-1 file: the melody's token layout (no v1 model here)
+    torch.save({"config": {**asdict(RNNConfig(hidden=8, emb=4, feat=2, attn=4, window=4)), "tokenizer": 1},
+                "state_dict": {}, "tokenizer_version": 1}, old)
     continuation.clear_cache()
     with pytest.raises(NotAvailable) as e:
         continuation.continue_tune(TUNE, 2, checkpoint=old)
     msg = str(e.value)
     assert "\n" not in msg and "tokenizer v1" in msg and "needs v2" in msg
-    ck = torch.load(old, weights_only=True)
-    assert ck["tokenizer_version"] == 1
+    with pytest.raises(ValueError, match="tokenizer v1 is retired"):
+        AttentionRNN(RNNConfig(tokenizer=1))
 
 
 def test_score_in_context_counts_form_tokens(random_ckpt):
