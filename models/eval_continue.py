@@ -41,6 +41,7 @@ Run: ``python -m st4rt_repl.models.eval_continue [--turns 60] [--seed 0] [--spli
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
@@ -250,13 +251,15 @@ def _mean_report(reports: list[dict]) -> dict:
             "mgeval_mean_oa": round(float(np.mean([r["mgeval_mean_oa"] for r in reports])), 4)}
 
 
-def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, splits: int = 10) -> dict:
+def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, splits: int = 10,
+                 tick=None) -> dict:
     """The figures of every model on one kind of cut.
 
     Realism compares the candidates of one half of the turns with the real bars of the
     other half, beside the ceiling (the real bars of the first half against the same
     references); both are averaged over `splits` seeded halvings, since with ~50 turns
     one halving moves the length and IOI figures by up to 0.1 either way.
+    `tick(name)`, if given, is called after each turn a model has answered (a progress bar).
     """
     from st4rt_repl.models import realism
     from st4rt_repl.models.generation import distinct
@@ -294,6 +297,8 @@ def evaluate_cut(samplers: dict, turns: list, *, seed: int, abc_check: int, spli
                 clean += sum(_abc_clean(full[tuple(b.heard for b in c)]) for c in kept)
                 checked += len(kept)
             shown.append((p, kept))
+            if tick:
+                tick(name)
         rates = [[copy_rate(c, p) for c in kept] for p, kept in shown]
         copies = [r for turn in rates for r in turn]
         per_turn = [float(np.mean(turn)) for turn in rates]
@@ -346,6 +351,21 @@ def nll_report(paths: dict, ngram_model, test_seqs) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def _progress(total: int, quiet: bool):
+    """A rich progress bar with ETA on stderr (stdout keeps the one JSON line); yields
+    tick(label), to call once per turn answered."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+    bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                   console=Console(stderr=True), disable=quiet, transient=True)
+    task = bar.add_task("turns", total=total)
+    with bar:
+        yield lambda label: bar.update(task, advance=1, description=label)
+
+
 def _weights(model) -> dict:
     """The sampling weights a loaded model uses: {"length": {ticks: w}, "interval": {semitones: w}}."""
     from st4rt_repl.tokenizers.written import DURATIONS
@@ -381,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--splits", type=int, default=10,
                    help="seeded halvings of the turns that realism and its ceiling are averaged over")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     return p
 
 
@@ -431,13 +452,17 @@ def main(argv=None) -> int:
                                                                            ("noattn", args.noattn))},
               "copy_odds": getattr(C.load(args.rnn)[0], "_st4rt_copy_odds", 1.0),
               "ngram": {"order": info["order"], "mult": info["mult"]}}
+    picked = {}
     for kind in ("after_part", "mid_part"):
         turns = cuts(tunes, kind)
         if len(turns) > args.turns:
             pick = sorted(int(i) for i in rng.choice(len(turns), args.turns, replace=False))
             turns = [turns[i] for i in pick]
-        result[kind] = evaluate_cut(samplers, turns, seed=args.seed, abc_check=args.abc_check,
-                                    splits=args.splits)
+        picked[kind] = turns
+    with _progress(sum(map(len, picked.values())) * len(samplers), args.quiet) as tick:
+        for kind, turns in picked.items():
+            result[kind] = evaluate_cut(samplers, turns, seed=args.seed, abc_check=args.abc_check,
+                                        splits=args.splits, tick=lambda name, kind=kind: tick(f"{kind} {name}"))
     if not args.no_nll:
         result["nll_bits_per_note"] = nll_report({"rnn": args.rnn, "noattn": args.noattn}, ng, test)
     result["seconds"] = round(time.time() - t0, 1)
