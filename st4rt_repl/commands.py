@@ -672,10 +672,13 @@ _EXTRACTORS: list[tuple[str, str, object, bool]] = [
               rf"(?P<n>\d+)\s*(?:(?:more|extra|further|new|additional)\s+)?{_BAR}(?:\s+(?:more|long|worth))?|"
               rf"(?:(?:for|by|with)\s+)?(?:another|an\s+extra|a\s+further)\s+{_BAR}(?P<z>)",
      _count_mod, False),
-    ("like", rf"similar(?:\s+to\s+{_REF})?|(?:like|same\s+as|echoing|matching)\s+{_REF}(?=\s*$)|"
-             rf"(?:like|same\s+as|echoing|matching)\s+{_REF}(?=\s+{_PARTW})", "similar", False),
-    ("like", rf"contrasting|contrasts?(?:\s+with\s+{_REF})?|different\s+from\s+{_REF}|unlike\s+{_REF}",
+    # "less like A" and "more different" first: the "like A" below would take the first as "similar"
+    ("like", rf"contrasting|contrasts?(?:\s+with\s+{_REF})?|more\s+different(?:\s+from\s+{_REF})?|different\s+from\s+{_REF}|"
+             rf"(?:more\s+)?unlike\s+{_REF}|less\s+like\s+{_REF}|(?:further|farther)\s+(?:away\s+)?from\s+{_REF}",
      "contrast", False),
+    ("like", rf"similar(?:\s+to\s+{_REF})?|(?:like|same\s+as|echoing|matching)\s+{_REF}(?=\s*$)|"
+             rf"(?:like|same\s+as|echoing|matching)\s+{_REF}(?=\s+{_PARTW})|"
+             rf"(?:closer|nearer)\s+to\s+{_REF}", "similar", False),
     ("part", rf"(?:(?:a|an|the|another)\s+)?(?:{_PARTQ}\s+)*{_PARTW}(?!\s+(?:of\s+the|signs?))|"
              rf"(?:(?:the|a|an|another|new|next)\s+|(?<=> ))turn(?!\s+(?:it|up|down|the|that|this|into))",
      True, False),
@@ -722,7 +725,8 @@ _GUARDS: list[tuple[str, ...] | None] = [
     ("option", "candidate", "proposal", "alternative", "variation", "version", "choice", "idea",
      "take", "possibilit", "different ones"),
     ("from",), ("bar", "measure", "the end", "phrase"), ("bar", "measure"),
-    ("similar", "like", "same as", "echoing", "matching"), ("contrast", "different from", "unlike"),
+    ("contrast", "different", "unlike", "less like", "further", "farther"),
+    ("similar", "like", "same as", "echoing", "matching", "closer", "nearer"),
     ("part", "section", "strain", "turn"),
     ("up", "down", "higher", "lower", "unison", "tone", "step", "second", "third", "fourth", "fifth",
      "sixth", "seventh", "octave"),
@@ -944,8 +948,10 @@ command(
     triggers=[
         T("continue", "keep going", "go on", "carry on", "keep writing", "keep it going", "extend",
           "proceed", "continue writing", "let it run on", "let it run", "run on", "go further",
-          "what comes next", "what happens next", "and then", "more", "keep on", "go on writing",
+          "what comes next", "what happens next", "and then", "keep on", "go on writing",
           "extend it", "lengthen it", "make it longer", "longer"),
+        # "more" alone asks for more bars, but "more like A" / "more different" steer a part
+        T("more", unless=("like",)),
         T("add", "append", "give me", "write", "another", "have", "tack on", "stick on",
           requires=("count",), unless=("part",)),
         T("finish", "finish it", "finish it off", "finish off", "finish the <tune>", "round it off",
@@ -1045,7 +1051,8 @@ def _finish_interpolate(args: dict, found: _Found, line: _Line) -> dict:
      "write an 8 bar B part", "a part like A", "a contrasting part"],
     details="Writes a new part after the piece, in repeat signs, the way tunes go on to their B "
             "part. 'like A' / 'similar' keeps it close to the first part, 'contrasting' moves "
-            "away. Without a length it matches the first part.",
+            "away; after a proposal, 'more like A' or 'more different' asks again, steered. Without a "
+            "length it matches the first part.",
     words=("part",), say="Write a new part",
     accepts={"count": "bars", "like": "like", **_REQUEST},
     # 0.9: a verb of its own wins ("vary the B part" asks which bars, it writes no new part)

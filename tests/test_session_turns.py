@@ -204,6 +204,19 @@ def test_new_part_passes_its_like_and_labels_it(models):
     assert out.message == offer("new part of 2 bars", 5)
 
 
+def test_more_like_a_after_a_new_part_asks_again_steered_and_keeps_the_piece(models):
+    """What a musician says on seeing a B part: "more like A" / "more different" (these went
+    to continue 4 bars before), a new set of proposals after the same first part."""
+    s = session(scale(), seed=4, temperature=0.7)
+    do(s, "new_part", candidates=2)
+    for said, like, seed in (("more like A", "similar", 5), ("more different", "contrast", 6)):
+        out = s.apply(parse(said))
+        assert s.proposals == tuple(engine.new_part(scale(), 4, like=like, candidates=4, seed=seed,
+                                                    temperature=0.7))                # the default K
+        assert out.message == offer(f"new part of 4 bars ({like})", seed, n=4)
+        assert s.piece.num_bars == 4                          # nothing taken: the piece is the A part
+
+
 @pytest.mark.parametrize("piece,bars", [
     (scale(), 4),                                                   # 4 bars: at least 4
     (Tune.from_bars([[(62, 4)]] * 3, title="Three"), 4),           # shorter: still 4
