@@ -205,17 +205,27 @@ def _count(what: str, n) -> int:
 
 
 def _first_part_length(t: Tune) -> int:
-    """Written bars from the first bar to the next part label or repeat start (all, if none).
+    """Written bars of the first part: from the first full bar to its section end (``:|``,
+    ``||``, ``|]``) or to the next part label or repeat start (all, if none).  The next
+    part's pickup, written after the section end, is not the first part's.
 
     >>> t = Tune.from_bars([[(60, 4)]] * 12).with_repeat(1, 8).with_repeat(9, 12)
     >>> _first_part_length(t), _first_part_length(Tune.from_bars([[(60, 4)]] * 6))
     (8, 6)
+    >>> from st4rt_repl.formats import parse_abc_text
+    >>> _first_part_length(parse_abc_text("X:1\\nM:2/4\\nL:1/8\\nK:D\\n|:d|AFAF|DFA:|e|:fafa|gfe:|").tune)
+    2
     """
     first = 1 if t.pickup else 0
-    for i in range(first + 1, len(t.bars)):
-        if t.bars[i].part or t.bars[i].repeat_start:
-            return i - first
-    return t.num_bars
+    n = 0
+    for i in range(first, len(t.bars)):
+        bar = t.bars[i]
+        if i > first and (bar.part or bar.repeat_start):
+            break
+        n += 1
+        if bar.barline != "|":
+            break
+    return n
 
 
 def _profile_of(value, active: str | None) -> str | None:
