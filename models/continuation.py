@@ -188,19 +188,37 @@ def _stepper(model):
 
 
 class _Rows:
-    """The per-row bookkeeping of one sampling batch: trackers, outputs, bar budget."""
+    """The per-row bookkeeping of one sampling batch of `n_bars` new bars after the primer's
+    tracker `tr0`: trackers, outputs, bar budget, a bound on the steps.
 
-    def __init__(self, tr0, width: int, target: int, open_bar: bool):
+    An open last bar is completed first; after a bar cut short (a part's end in a tune
+    with pickups) comes the rest of it, the new part's pickup: neither counts in n_bars.
+    """
+
+    def __init__(self, tr0, width: int, n_bars: int, open_bar: bool):
+        from st4rt_repl.tokenizers.written import VOCAB
+        rest = open_bar or tr0.prev_len > 0           # a bar to finish before the new ones
+        self.bar_ends = VOCAB.bar_ends
         self.tr = [tr0.copy() for _ in range(width)]
         self.out: list[list[int]] = [[] for _ in range(width)]
         self.done = [False] * width
         self.start = tr0.bar_index
-        self.first_new = tr0.bar_index + (1 if open_bar else 0)   # bar index of the first new bar
-        self.target = target
+        self.first_new = tr0.bar_index + (1 if rest else 0)   # bar index of the first new bar
+        self.target = n_bars + (1 if rest else 0)
+        self.max_steps = (self.target + 1) * (tr0.bar_len // 3 + 6)   # every note a 32nd, plus form tokens
         self.label_at = self.first_new      # where a new part's label goes: with its |:
 
     def bars_left(self, i: int) -> int:
         return self.target - (self.tr[i].bar_index - self.start)
+
+    def push(self, i: int, tok: int):
+        """Row i writes `tok` (done once its last bar has ended); returns the row's tracker."""
+        t = self.tr[i]
+        t.push(tok)
+        self.out[i].append(tok)
+        if tok in self.bar_ends and self.bars_left(i) <= 0:
+            self.done[i] = True
+        return t
 
     def opened(self, i: int) -> bool:
         t = self.tr[i]
@@ -245,19 +263,14 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
                           dtype=torch.long)
     grammar = _grammar(lo, hi, parts)
     tr0, pad, f = _primer_features(ids, model.cfg.aligned)
-    # an open last bar is completed first; after a bar cut short (a part's end in a tune
-    # with pickups) comes the rest of it, the new part's pickup: neither counts in n_bars
-    cut = not open_bar and tr0.prev_len > 0
-    target = n_bars + (1 if open_bar or cut else 0)
-    max_steps = (target + 1) * (tr0.bar_len // 3 + 6)   # every note a 32nd, plus form tokens
+    rows = _Rows(tr0, k, n_bars, open_bar)
     stepper = _stepper(model)
-    logits, state = stepper.prime(f, k, max_steps)
-    rows = _Rows(tr0, k, target, open_bar or cut)
+    logits, state = stepper.prime(f, k, rows.max_steps)
     score = torch.zeros(k)
     gen = torch.Generator().manual_seed(seed if seed is not None else torch.seed() % 2**63)
     pad_only = torch.zeros(len(VOCAB), dtype=torch.bool)
     pad_only[VOCAB.pad] = True
-    for _ in range(max_steps):
+    for _ in range(rows.max_steps):
         mask = _masks(grammar, rows, part_mask)
         done_t = torch.tensor(rows.done) if any(rows.done) else None
         if done_t is not None:      # finished rows only write padding
@@ -276,14 +289,9 @@ def _generate(model, ids, n_bars: int, k: int, *, temperature: float, top_p: flo
             if rows.done[i]:
                 feats.append(pad)
                 continue
-            t = rows.tr[i]
-            t.push(tok)
+            feats.append(rows.push(i, tok).features(tok))
             if table is not None and tok >= first_pitched:
                 prev[i] = VOCAB.note_of(tok)[0] - PITCH_LO
-            rows.out[i].append(tok)
-            feats.append(t.features(tok))
-            if tok in VOCAB.bar_ends and rows.bars_left(i) <= 0:
-                rows.done[i] = True
         if all(rows.done):
             break
         logits = stepper.step(torch.tensor(feats, dtype=torch.long), state)

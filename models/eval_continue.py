@@ -184,15 +184,11 @@ def ngram_rows(model, ids, n_bars: int, k: int, *, lo: int, hi: int, parts: bool
 
     from st4rt_repl.models import continuation as C
     from st4rt_repl.models.decoding import sample_probs
-    from st4rt_repl.tokenizers.written import VOCAB
     grammar = C._grammar(lo, hi, parts)
-    tr0 = C._primer_features(ids, False)[0]
-    cut = not open_bar and tr0.prev_len > 0
-    target = n_bars + (1 if open_bar or cut else 0)
-    rows = C._Rows(tr0, k, target, open_bar or cut)
+    rows = C._Rows(C._primer_features(ids, False)[0], k, n_bars, open_bar)
     ctx = [list(ids) for _ in range(k)]
     gen = torch.Generator().manual_seed(seed)
-    for _ in range((target + 1) * (tr0.bar_len // 3 + 6)):   # every note a 32nd, plus form tokens
+    for _ in range(rows.max_steps):
         mask = C._masks(grammar, rows, None)
         p = torch.from_numpy(model.next_probs(ctx)).float() * mask
         p = p / p.sum(-1, keepdim=True).clamp_min(1e-30)
@@ -203,11 +199,8 @@ def ngram_rows(model, ids, n_bars: int, k: int, *, lo: int, hi: int, parts: bool
         for i, tok in enumerate(toks):
             if rows.done[i]:
                 continue
-            rows.tr[i].push(tok)
-            rows.out[i].append(tok)
+            rows.push(i, tok)
             ctx[i].append(tok)
-            if tok in VOCAB.bar_ends and rows.bars_left(i) <= 0:
-                rows.done[i] = True
         if all(rows.done):
             break
     return rows.out

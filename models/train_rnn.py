@@ -89,6 +89,7 @@ def evaluate(model, data, batch_tokens: int = 8192) -> dict:
     model.eval()
     nll = 0.0
     correct = tokens = notes = 0
+    is_note = torch.from_numpy(note_mask())
     items = sorted(data, key=lambda d: len(d[1]))
     i = 0
     while i < len(items):
@@ -112,7 +113,7 @@ def evaluate(model, data, batch_tokens: int = 8192) -> dict:
         nll -= lp.gather(-1, yy[..., None])[..., 0][m].sum().item()
         correct += (logits.argmax(-1) == yy)[m].sum().item()
         tokens += m.sum().item()
-        notes += int(torch.from_numpy(note_mask())[yy][m].sum().item())
+        notes += int(is_note[yy][m].sum().item())
     model.train()
     bits = nll / math.log(2)
     return {"nll_per_note": bits / max(notes, 1), "nll_per_token": bits / max(tokens, 1),
